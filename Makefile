@@ -1,0 +1,43 @@
+# The front door. Every target sets itself up on first use: a fresh clone needs only `make grade`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+MODULES := $(sort $(patsubst %/tasks.toml,%,$(wildcard c[0-9][0-9]_*/tasks.toml)))
+STAMP := $(VENV)/.installed
+comma := ,
+# In a generated learner workspace the stubs leave imports only the solution used.
+WORKSPACE_RUFF := $(if $(wildcard .curriculum-workspace.json),--extend-ignore F401$(comma)F841$(comma)ARG001$(comma)ARG002)
+ARGS ?=
+
+.PHONY: setup test grade learner check-curriculum lint bench clean
+
+$(STAMP): constraints.txt pyproject.toml $(MODULES:%=%/pyproject.toml)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24" -c constraints.txt
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]" $(foreach m,$(MODULES),-e "./$(m)[test]")
+	touch $@
+
+setup: $(STAMP)  ## create .venv and install the grader and every module
+
+test: $(STAMP)  ## the grader's own tests, then every module's tests
+	if [ -d tests ]; then $(BIN)/python -m pytest -q tests; fi
+	for module in $(MODULES); do $(BIN)/python -m pytest -q $$module || exit 1; done
+
+grade: $(STAMP)  ## grade every built module; ARGS="--module c01" or "--strict" or "build/learner"
+	$(BIN)/curriculum grade $(ARGS)
+
+learner: $(STAMP)  ## write the learner workspace to build/learner; ARGS="--solved c05,c06"
+	$(BIN)/curriculum learner $(ARGS)
+
+check-curriculum: $(STAMP)  ## the author check: reference passes, workspace fails through NotImplementedError
+	$(BIN)/curriculum check-curriculum
+
+lint: $(STAMP)  ## ruff and mypy
+	$(BIN)/ruff check $(WORKSPACE_RUFF) .
+	$(BIN)/mypy src $(MODULES:%=%/src)
+
+bench: $(STAMP)  ## every module's benchmark tables
+	$(BIN)/python -m c01_base.bench $(ARGS)
+
+clean:
+	rm -rf build

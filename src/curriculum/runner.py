@@ -1,0 +1,271 @@
+"""Run one module's tests in a subprocess with time, memory and output limits.
+
+The grader never imports graded code. It starts ``python -m pytest`` on the
+course's own tests (hidden ones included) with ``PYTHONPATH`` pointing at the
+submission's ``src/`` folder, and follows the plugin's event stream:
+
+* a test that outlives its task timeout (plus a grace period) is killed with
+  its whole process group and recorded as ``timeout``;
+* a process that dies while a test is running records that test as ``crashed``
+  (with the signal's name);
+* either way the run restarts with the finished tests deselected, so one bad
+  test never hides the rest of the report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curriculum.manifest import Module
+
+GRACE_S = float(os.environ.get("CURRICULUM_GRACE_S", "10"))  # past pytest-timeout, for code signals cannot reach
+LOG_TAIL_BYTES = 20_000  # capped output kept per module
+MAX_RESTARTS = 25  # one per hung or crashed test, then the module gives up
+FILE_SIZE_LIMIT = 2 << 30  # no test process writes a file over 2 GiB
+POLL_S = 0.1
+
+
+@dataclass
+class TestResult:
+    nodeid: str
+    task: str | None
+    outcome: str  # passed failed error skipped not_implemented timeout crashed not_run
+    duration_s: float = 0.0
+    output: str = ""
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class ModuleRun:
+    module: Module
+    source: Path
+    tests: list[TestResult] = field(default_factory=list)
+    coverage: float | None = None
+    collect_errors: list[dict[str, str]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    log_tail: str = ""
+    elapsed_s: float = 0.0
+    shadowed: bool = False  # the tests imported another copy of the package: results void
+
+
+def _limits(memory_mb: int) -> None:
+    """Run in the child before exec: cap address space, file size, core dumps."""
+    memory = memory_mb << 20
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def _tail(path: Path, limit: int = LOG_TAIL_BYTES) -> str:
+    if not path.exists():
+        return ""
+    with path.open("rb") as handle:
+        handle.seek(max(0, path.stat().st_size - limit))
+        return handle.read().decode("utf-8", "replace")
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+class _EventFollower:
+    """Reads the JSON lines the plugin appends, remembering where it stopped."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._offset = 0
+        self._partial = b""
+
+    def new_events(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        with self.path.open("rb") as handle:
+            handle.seek(self._offset)
+            chunk = handle.read()
+        self._offset += len(chunk)
+        lines = (self._partial + chunk).split(b"\n")
+        self._partial = lines.pop()  # an unfinished last line waits for the next read
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+@dataclass
+class _Attempt:
+    """What one pytest process told us before it ended."""
+
+    running: str | None = None
+    running_since: float = 0.0
+    finished: bool = False
+    exitstatus: int | None = None
+    packages: dict[str, str | None] = field(default_factory=dict)
+
+
+def _command(module: Module, events: Path, cov_json: Path, skip_file: Path, task: str | None,
+             append: bool) -> list[str]:
+    cmd = [
+        sys.executable, "-m", "pytest", str(module.root / "tests"),
+        "--rootdir", str(module.root), "-q", "--no-header", "-p", "no:cacheprovider",
+        "--curriculum-events", str(events), "--timeout-method=signal",
+        f"--cov={module.package}", "--cov-report=", f"--cov-report=json:{cov_json}",
+    ]
+    if append:
+        cmd.append("--cov-append")
+    if task:
+        cmd += ["--curriculum-task", task]
+    if append:
+        cmd += ["--curriculum-skip", str(skip_file)]
+    return cmd
+
+
+def run_module(module: Module, source_root: Path, workdir: Path, task: str | None = None) -> ModuleRun:
+    """Grade ``module``'s tests against ``source_root/<module>/src``; never raises on bad code."""
+    source = (source_root / module.name / "src").resolve()
+    run = ModuleRun(module=module, source=source)
+    if not source.is_dir():
+        run.problems.append(f"no source folder {source}")
+        return run
+    workdir.mkdir(parents=True, exist_ok=True)
+    events, cov_json, log = (workdir / f"{module.id}.{n}" for n in ("events.jsonl", "coverage.json", "log"))
+    for stale in (events, cov_json, log, workdir / f"{module.id}.coverage"):
+        stale.unlink(missing_ok=True)
+    env = dict(os.environ)
+    env.update(
+        PYTHONPATH=os.pathsep.join([str(source), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        COVERAGE_FILE=str(workdir / f"{module.id}.coverage"),
+        PYTHONHASHSEED="0",
+        PYTHONFAULTHANDLER="1",  # a crash prints the Python stack of the test that died
+    )
+    follower = _EventFollower(events)
+    collected: dict[str, str | None] = {}
+    results: dict[str, TestResult] = {}
+    module_start = time.monotonic()
+    timed_out_module = False
+
+    for attempt in range(MAX_RESTARTS):
+        skip_file = workdir / f"{module.id}.skip"
+        skip_file.write_text("".join(f"{nodeid}\n" for nodeid in sorted(results)), encoding="utf-8")
+        cmd = _command(module, events, cov_json, skip_file, task, append=attempt > 0)
+        state = _Attempt()
+        with log.open("ab") as log_handle:
+            proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+                cmd, cwd=module.root, env=env, stdout=log_handle, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True,
+                preexec_fn=lambda: _limits(module.memory_mb),  # noqa: PLW1509
+            )
+            killed_reason = ""
+            while True:
+                _absorb(follower.new_events(), state, collected, results, run)
+                if proc.poll() is not None:
+                    break
+                now = time.monotonic()
+                if state.running is not None:
+                    limit = _test_timeout(module, collected.get(state.running)) + GRACE_S
+                    if now - state.running_since > limit:
+                        killed_reason = f"killed after {limit:.0f} s: the test did not return"
+                if now - module_start > module.timeout_s:
+                    killed_reason = f"module time limit of {module.timeout_s:.0f} s reached"
+                    timed_out_module = True
+                if killed_reason:
+                    _kill_group(proc)
+                    break
+                time.sleep(POLL_S)
+        _absorb(follower.new_events(), state, collected, results, run)
+        if state.running is not None and state.running not in results:
+            # The process ended (or was ended) in the middle of a test.
+            if killed_reason:
+                outcome, why = "timeout", killed_reason
+            else:
+                outcome, why = "crashed", _describe_exit(proc.returncode)
+            results[state.running] = TestResult(
+                nodeid=state.running, task=collected.get(state.running), outcome=outcome,
+                duration_s=round(time.monotonic() - state.running_since, 3),
+                output=f"{why}\n\n{_tail(log, 4000)}",
+            )
+        if state.packages:
+            _check_imported_from(state.packages, module, source, run)
+        if state.finished and state.exitstatus not in (0, 1, 5):
+            run.problems.append(f"pytest ended with exit status {state.exitstatus}")
+        remaining = set(collected) - set(results)
+        if timed_out_module or not remaining or (state.finished and not killed_reason):
+            break
+    else:
+        run.problems.append(f"gave up after {MAX_RESTARTS} restarts")
+
+    for nodeid, task_id in collected.items():
+        if nodeid not in results:
+            why = "module time limit reached before this test ran" if timed_out_module else "not run"
+            results[nodeid] = TestResult(nodeid, task_id, "timeout" if timed_out_module else "not_run",
+                                         output=why)
+    run.tests = [results[n] for n in collected] + [r for n, r in results.items() if n not in collected]
+    run.coverage = _read_coverage(cov_json)
+    run.log_tail = _tail(log)
+    run.elapsed_s = round(time.monotonic() - module_start, 2)
+    return run
+
+
+def _absorb(events: list[dict[str, Any]], state: _Attempt, collected: dict[str, str | None],
+            results: dict[str, TestResult], run: ModuleRun) -> None:
+    for event in events:
+        kind = event.get("event")
+        if kind == "collected":
+            for test in event["tests"]:
+                collected.setdefault(test["nodeid"], test["task"])
+        elif kind == "start":
+            state.running, state.running_since = event["nodeid"], time.monotonic()
+        elif kind == "result":
+            results[event["nodeid"]] = TestResult(
+                nodeid=event["nodeid"], task=event.get("task"), outcome=event["outcome"],
+                duration_s=event.get("duration_s", 0.0), output=event.get("output", ""),
+                metrics=event.get("metrics", []),
+            )
+            state.running = None
+        elif kind == "collect_error":
+            if all(e["nodeid"] != event["nodeid"] for e in run.collect_errors):
+                run.collect_errors.append({"nodeid": event["nodeid"], "output": event.get("output", "")})
+        elif kind == "finished":
+            state.finished, state.exitstatus = True, event.get("exitstatus")
+            state.packages = event.get("packages", {})
+
+
+def _test_timeout(module: Module, task_id: str | None) -> float:
+    for task in module.tasks:
+        if task.id == task_id:
+            return task.timeout_s
+    return module.timeout_s
+
+
+def _describe_exit(returncode: int | None) -> str:
+    if returncode is not None and returncode < 0:
+        name = signal.Signals(-returncode).name
+        return f"the test process died with signal {name}"
+    return f"the test process exited with status {returncode} in the middle of the test"
+
+
+def _check_imported_from(packages: dict[str, str | None], module: Module, source: Path,
+                         run: ModuleRun) -> None:
+    imported = packages.get(module.package)
+    if imported and not Path(imported).resolve().is_relative_to(source):
+        problem = f"the tests imported {imported}, not the submission's {source}: results void"
+        if not run.shadowed:
+            run.shadowed = True
+            run.problems.append(problem)
+
+
+def _read_coverage(path: Path) -> float | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return round(float(data["totals"]["percent_covered"]), 2)
+    except (OSError, ValueError, KeyError):
+        return None
