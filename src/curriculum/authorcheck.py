@@ -16,6 +16,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -63,14 +64,9 @@ def check_markers(built: list[Module]) -> list[str]:
     return problems
 
 
-def reference_problems(results: dict[str, object]) -> list[str]:
-    problems = list(results["shortfalls"])  # type: ignore[call-overload]
-    return problems
-
-
-def workspace_problems(results: dict[str, object]) -> list[str]:
+def workspace_problems(results: dict[str, Any]) -> list[str]:
     problems = []
-    for test in results["tests"]:  # type: ignore[attr-defined]
+    for test in results["tests"]:
         for case in test["cases"]:
             if case["outcome"] == "passed":
                 problems.append(f"{case['nodeid']} passes on the learner workspace: it checks nothing")
@@ -82,7 +78,7 @@ def workspace_problems(results: dict[str, object]) -> list[str]:
 
 
 def _run(cmd: list[str], cwd: Path) -> str:
-    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)  # noqa: S603
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
     return "" if done.returncode == 0 else (done.stdout + done.stderr).strip()[-3000:]
 
 
@@ -120,7 +116,7 @@ def run_author_check(root: Path, modules: list[Module], console: Console,
     say("grading the reference ...")
     reference = grade_submission(modules, root, root / "build" / "author-check" / "reference")
     check.report("the reference passes every graded test, threshold and coverage minimum",
-                 reference_problems(reference))
+                 [str(s) for s in reference["shortfalls"]])
     with tempfile.TemporaryDirectory(prefix="curriculum-learner-") as tmp:
         first, second = Path(tmp) / "a", Path(tmp) / "b"
         build_workspace(root, first, modules)

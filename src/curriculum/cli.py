@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -112,10 +113,10 @@ def check_task(root: Path, modules: list[Module], task_id: str) -> bool:
         console.print(f"  {MARK.get(case['outcome'], '?')} {case['outcome']:16} {case['nodeid']}", markup=False)
     for metric in entry["metrics"]:
         console.print(f"  metric {metric_text(metric)}", markup=False)
-    failing = [line for line in entry["output"].split("\n--- ")[1:2]]
+    failing = entry["output"].split("\n--- ")[1:2]
     if failing:
         console.print("\nFirst failure:\n--- " + failing[0][-3000:], markup=False)
-    passed = entry["status"] == "passed"
+    passed: bool = entry["status"] == "passed"
     verdict = "[green]passed[/]" if passed else "[red]not yet[/]"
     console.print(f"{task.id} {verdict}: {entry['score']:g}/{entry['max_score']:g} points")
     console.print(next_line(modules, load_progress(_grade_dir(root) / PROGRESS_NAME)))
@@ -154,10 +155,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
     root, modules = _course(args)
     folders = [m.root for m in modules if m.built]
     console.print(f"watching {', '.join(str(f.relative_to(root)) for f in folders)} (Ctrl-C to stop)")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         watch_loop(root, modules, args.task, watch(*folders, watch_filter=PythonFilter()))
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -52,7 +52,9 @@ def _is_module_source(path: PurePosixPath, modules: list[Module]) -> Module | No
     return None
 
 
-def build_workspace(course_root: Path, dest: Path, modules: list[Module], solved: frozenset[str] = frozenset()) -> list[Path]:
+def build_workspace(
+    course_root: Path, dest: Path, modules: list[Module], solved: frozenset[str] = frozenset()
+) -> list[Path]:
     """Write the workspace to ``dest`` (replacing an earlier workspace there); return its files."""
     unknown = solved - {m.id for m in modules} - {m.name for m in modules}
     if unknown:

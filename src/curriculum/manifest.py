@@ -93,7 +93,7 @@ def _get(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: 
     if key not in table:
         raise ManifestError(f"{where}: missing field {key!r}")
     value = table[key]
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise ManifestError(f"{where}: field {key!r} has the wrong type ({type(value).__name__})")
     return value
 
@@ -171,7 +171,7 @@ def load_module(root: Path) -> Module:
         id=module_id,
         package=_get(meta, "package", str, where),
         title=_get(meta, "title", str, where),
-        status=status,  # type: ignore[arg-type]  # checked against the Literal above
+        status=status,
         root=root,
         coverage_min=float(_get(meta, "coverage_min", (int, float), where)),
         timeout_s=float(_get(meta, "timeout_s", (int, float), where)),

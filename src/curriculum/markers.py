@@ -66,7 +66,9 @@ def find_regions(source: str, path: str = "<string>") -> list[Region]:
             continue
         if begin := BEGIN.match(line):
             if open_at is not None:
-                raise MarkerError(f"{where}: nested BEGIN SOLUTION (the region opened at line {open_at[0]} is not closed)")
+                raise MarkerError(
+                    f"{where}: nested BEGIN SOLUTION (the region opened at line {open_at[0]} is not closed)"
+                )
             open_at = (number, *_task_and_text(begin, where))
         elif END.match(line):
             if open_at is None:

@@ -131,7 +131,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     only = config.getoption("--curriculum-task")
     skip_file = config.getoption("--curriculum-skip")
     skip = set(Path(skip_file).read_text(encoding="utf-8").splitlines()) if skip_file else set()
-    kept, dropped = [], []
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
     for item in items:
         try:
             _, task = _task_of(item)

@@ -116,8 +116,8 @@ def write_junit(results: dict[str, Any], path: Path) -> None:
             ("errors", ("error", "timeout", "crashed")),
             ("skipped", ("skipped", "not_run")),
         )}
-        suite = ET.SubElement(suites, "testsuite", name=module_id, tests=str(len(cases)),
-                              **{k: str(v) for k, v in counts.items()})
+        attributes = {"name": module_id, "tests": str(len(cases))} | {k: str(v) for k, v in counts.items()}
+        suite = ET.SubElement(suites, "testsuite", attributes)
         for test, case in cases:
             element = ET.SubElement(suite, "testcase", classname=test["number"], name=case["nodeid"],
                                     time=str(case["duration_s"]))

@@ -14,6 +14,7 @@ submission's ``src/`` folder, and follows the plugin's event stream:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -74,10 +75,8 @@ def _tail(path: Path, limit: int = LOG_TAIL_BYTES) -> str:
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait()
 
 
@@ -159,10 +158,10 @@ def run_module(module: Module, source_root: Path, workdir: Path, task: str | Non
         cmd = _command(module, events, cov_json, skip_file, task, append=attempt > 0)
         state = _Attempt()
         with log.open("ab") as log_handle:
-            proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            proc = subprocess.Popen(
                 cmd, cwd=module.root, env=env, stdout=log_handle, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True,
-                preexec_fn=lambda: _limits(module.memory_mb),  # noqa: PLW1509
+                preexec_fn=lambda: _limits(module.memory_mb),
             )
             killed_reason = ""
             while True:
