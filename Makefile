@@ -36,8 +36,10 @@ lint: $(STAMP)  ## ruff and mypy
 	$(BIN)/ruff check $(WORKSPACE_RUFF) .
 	$(BIN)/mypy src $(MODULES:%=%/src)
 
-bench: $(STAMP)  ## every module's benchmark tables
-	$(BIN)/python -m c01_base.bench $(ARGS)
+bench: $(STAMP)  ## every module's benchmark tables (src/<package>/bench.py); ARGS go to each
+	for module in $(MODULES); do \
+	  if [ -f $$module/src/$$module/bench.py ]; then $(BIN)/python -m $$module.bench $(ARGS) || exit 1; fi; \
+	done
 
 clean:
 	rm -rf build

@@ -24,7 +24,8 @@ from curriculum.grade import PROGRESS_NAME, grade_batch, grade_submission, load_
 from curriculum.manifest import ManifestError, Module, discover_modules, find_course_root, find_module, find_task
 from curriculum.report import MARK, metric_text, next_line, next_task, print_report
 
-console = Console(highlight=False)
+# Reports read better wider than the 80 columns rich assumes when output is not a terminal.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 
 
 def _course(args: argparse.Namespace) -> tuple[Path, list[Module]]:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from curriculum.manifest import Module, Task
@@ -53,9 +54,11 @@ def print_report(results: dict[str, Any], modules: list[Module], progress: dict[
         if coverage:
             cov_text = f"coverage {coverage['percent']}% (needs {coverage['minimum']:g}%)"
             cov_text += " ok" if coverage["met"] else " MISSED"
-        label = entry["status"] if entry["status"] != "built" else f"{entry['score']:g}/{entry['max_score']:g}"
-        table.add_row(f"[bold]{module.id}[/]", f"[bold]{module.name}[/] {cov_text}", label, "", "",
-                      end_section=not any(t.id in by_task for t in module.tasks))
+        if entry["status"] != "built":
+            table.add_row(f"[dim]{module.id}[/]", f"[dim]{module.name}[/]", f"[dim]{entry['status']}[/]", "", "")
+            continue
+        table.add_row(f"[bold]{module.id}[/]", f"[bold]{module.name}[/] {cov_text}",
+                      f"{entry['score']:g}/{entry['max_score']:g}", "", "")
         for task in module.tasks:
             test = by_task.get(task.id)
             if test is None:
@@ -65,7 +68,8 @@ def print_report(results: dict[str, Any], modules: list[Module], progress: dict[
             metrics = "\n".join(metric_text(m) for m in test["metrics"])
             table.add_row(task.id, task.title, f"{test['score']:g}/{test['max_score']:g}", result, metrics)
         for problem in entry["problems"]:
-            table.add_row("", f"[red]{problem}[/]", "", "", "")
+            table.add_row("", f"[red]{escape(problem)}[/]", "", "", "")
+        table.add_section()
     console.print(table)
     for line in results["shortfalls"]:
         console.print(f"  shortfall: {line}")
