@@ -9,7 +9,7 @@ comma := ,
 WORKSPACE_RUFF := $(if $(wildcard .curriculum-workspace.json),--extend-ignore F401$(comma)F841$(comma)ARG001$(comma)ARG002)
 ARGS ?=
 
-.PHONY: setup test grade learner check-curriculum lint bench clean
+.PHONY: setup test grade learner check-curriculum lint bench report clean
 
 $(STAMP): constraints.txt pyproject.toml $(MODULES:%=%/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,7 +30,7 @@ learner: $(STAMP)  ## write the learner workspace to build/learner; ARGS="--solv
 	$(BIN)/curriculum learner $(ARGS)
 
 check-curriculum: $(STAMP)  ## the author check: reference passes, workspace fails through NotImplementedError
-	$(BIN)/curriculum check-curriculum
+	$(BIN)/curriculum check-curriculum $(ARGS)
 
 lint: $(STAMP)  ## ruff and mypy
 	$(BIN)/ruff check $(WORKSPACE_RUFF) .
@@ -39,6 +39,11 @@ lint: $(STAMP)  ## ruff and mypy
 bench: $(STAMP)  ## every module's benchmark tables (src/<package>/bench.py); ARGS go to each
 	for module in $(MODULES); do \
 	  if [ -f $$module/src/$$module/bench.py ]; then $(BIN)/python -m $$module.bench $(ARGS) || exit 1; fi; \
+	done
+
+report: $(STAMP)  ## every module's analysis report (src/<package>/report.py): Markdown with PNG plots
+	for module in $(MODULES); do \
+	  if [ -f $$module/src/$$module/report.py ]; then $(BIN)/python -m $$module.report $(ARGS) || exit 1; fi; \
 	done
 
 clean:

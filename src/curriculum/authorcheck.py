@@ -105,16 +105,17 @@ def lint_problems(workspace: Path, built: list[Module]) -> list[str]:
     return problems
 
 
-def run_author_check(root: Path, modules: list[Module], console: Console,
+def run_author_check(root: Path, modules: list[Module], console: Console, module_id: str | None = None,
                      progress: Callable[[str], None] | None = None) -> bool:
-    built = [m for m in modules if m.built]
+    """Every check on every built module (or on ``module_id`` alone); True when all pass."""
+    built = [m for m in modules if m.built and module_id in (None, m.id, m.name)]
     check = Check(console)
     say = progress or (lambda text: console.print(f"[dim]{text}[/]"))
     check.report("solution markers are well formed and name manifest tasks", check_markers(built))
     if check.failures:
         return False
     say("grading the reference ...")
-    reference = grade_submission(modules, root, root / "build" / "author-check" / "reference")
+    reference = grade_submission(modules, root, root / "build" / "author-check" / "reference", module_id)
     check.report("the reference passes every graded test, threshold and coverage minimum",
                  [str(s) for s in reference["shortfalls"]])
     with tempfile.TemporaryDirectory(prefix="curriculum-learner-") as tmp:
@@ -130,7 +131,7 @@ def run_author_check(root: Path, modules: list[Module], console: Console,
         say("importing and linting the workspace ...")
         check.report("the workspace imports and lints clean (ruff, mypy)", lint_problems(first, built))
         say("grading the workspace with the full test suite ...")
-        learner = grade_submission(modules, first, root / "build" / "author-check" / "learner")
+        learner = grade_submission(modules, first, root / "build" / "author-check" / "learner", module_id)
         check.report("every graded test fails on the workspace through NotImplementedError",
                      workspace_problems(learner))
     ok = check.failures == 0

@@ -177,7 +177,9 @@ def cmd_check_curriculum(args: argparse.Namespace) -> int:
     from curriculum.authorcheck import run_author_check
 
     root, modules = _course(args)
-    return 0 if run_author_check(root, modules, console) else 1
+    if args.module:
+        find_module(modules, args.module)
+    return 0 if run_author_check(root, modules, console, args.module) else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -210,7 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     learner.add_argument("--out", help="default: build/learner")
     learner.add_argument("--solved", help="modules shipped solved, e.g. c05,c06")
     learner.set_defaults(func=cmd_learner)
-    sub.add_parser("check-curriculum", help="the author check").set_defaults(func=cmd_check_curriculum)
+    author = sub.add_parser("check-curriculum", help="the author check")
+    author.add_argument("--module", help="check one module, e.g. c02")
+    author.set_defaults(func=cmd_check_curriculum)
     return parser
 
 
