@@ -1,4 +1,6 @@
-"""c08_serving_ops: Serving and operations: rate limits, batching, health, metrics, tracing, and the RAG service.
+"""c08_serving_ops.
+
+Serving and operations: rate limits, batching, health, metrics, tracing, and the RAG service.
 
 Planned module: see README.md for what is coming. It holds no graded tasks yet.
 """
