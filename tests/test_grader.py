@@ -137,9 +137,23 @@ def test_shadowed_package_voids_the_results(course: Path, tmp_path: Path, monkey
     assert any("results void" in s for s in results["shortfalls"])
 
 
-def test_cli_strict_exit_codes(course: Path, submissions: Path, tmp_path: Path):
+def test_cli_strict_exit_codes(course: Path, tmp_path: Path):
     assert main(["--course", str(course), "grade", "--out", str(tmp_path / "a"), "--strict"]) == 0
-    bob = str(submissions / "bob_loops")
-    assert main(["--course", str(course), "grade", bob, "--out", str(tmp_path / "b")]) == 0
-    assert main(["--course", str(course), "grade", bob, "--out", str(tmp_path / "c"), "--strict"]) == 1
+    arith = course / "c01_toy/src/c01_toy/arith.py"
+    arith.write_text(arith.read_text().replace("return a + b  #", "return a - b  #"))
+    # a report with shortfalls is still a report: exit 0, unless --strict
+    assert main(["--course", str(course), "grade", "--out", str(tmp_path / "b")]) == 0
+    assert main(["--course", str(course), "grade", "--out", str(tmp_path / "c"), "--strict"]) == 1
     assert main(["--course", str(course), "grade", "--module", "c09"]) == 2
+
+
+def test_memory_limit_is_enforced(course: Path, tmp_path: Path):
+    # The toy module's manifest caps the test process at 2048 MiB of address space.
+    (course / "c01_toy/tests/test_c01_3_memory.py").write_text(
+        'import pytest\n\npytestmark = pytest.mark.task("c01.3")\n\n\n'
+        "def test_greedy():\n    block = bytearray(3 << 30)  # 3 GiB\n    assert block\n"
+    )
+    results = grade_submission(discover_modules(course), course, tmp_path / "out", task_id="c01.3")
+    assert outcomes(results)["test_greedy"] == "failed"
+    assert "MemoryError" in results["tests"][0]["output"]
+    assert outcomes(results)["test_checksum"] == "passed"  # the rest of the module is unaffected
