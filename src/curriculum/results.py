@@ -26,6 +26,7 @@ from curriculum.runner import ModuleRun, TestResult
 SEVERITY = ("crashed", "timeout", "error", "not_implemented", "failed", "not_run", "skipped", "passed")
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "results.schema.json"
 RESULTS_FORMAT = "curriculum-results/1"
+FAILURES_SHOWN = 5  # failure details kept per task in results.json
 
 
 @dataclass(frozen=True)
@@ -130,10 +131,13 @@ def _case(case: TestResult) -> dict[str, Any]:
 
 
 def _task_output(ts: TaskScore) -> str:
+    """One line per test, then the details of the first few failures (the rest would only repeat)."""
     lines = [f"{c.outcome:16} {c.nodeid}" for c in ts.cases]
-    for c in ts.cases:
-        if c.outcome not in ("passed", "skipped") and c.output:
-            lines += ["", f"--- {c.nodeid} ---", c.output.strip()]
+    failing = [c for c in ts.cases if c.outcome not in ("passed", "skipped") and c.output]
+    for c in failing[:FAILURES_SHOWN]:
+        lines += ["", f"--- {c.nodeid} ---", c.output.strip()]
+    if len(failing) > FAILURES_SHOWN:
+        lines += ["", f"(+{len(failing) - FAILURES_SHOWN} more failing tests, listed above)"]
     return "\n".join(lines)
 
 
