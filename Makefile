@@ -8,6 +8,9 @@ comma := ,
 # In a generated learner workspace the stubs leave imports only the solution used.
 WORKSPACE_RUFF := $(if $(wildcard .curriculum-workspace.json),--extend-ignore F401$(comma)F841$(comma)ARG001$(comma)ARG002)
 ARGS ?=
+# Data sets are read from the data home; beside a checkout that has ../shared/data, use it.
+CURRICULUM_DATA_HOME ?= $(if $(wildcard ../shared/data/SHA256SUMS),$(abspath ../shared/data))
+export CURRICULUM_DATA_HOME
 
 .PHONY: setup test grade learner check-curriculum lint bench report clean
 
