@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from curriculum.authorcheck import check_markers, run_author_check
+from curriculum.authorcheck import check_markers, reused_reference_problems, run_author_check
 from curriculum.manifest import discover_modules
 
 
@@ -50,3 +50,26 @@ def test_marker_for_an_unknown_task_and_a_task_without_region(course: Path):
     assert any("task c01.3 has no solution region" in p for p in problems)
     ok, text = check(course)
     assert not ok and "grading the reference" not in text  # stops before spending time on grading
+
+
+def test_a_fresh_full_grade_can_stand_in_for_the_reference_run(course: Path, tmp_path: Path):
+    from curriculum.grade import grade_submission
+
+    modules = discover_modules(course)
+    grade_submission(modules, course, course / "build" / "grade")
+    results = course / "build" / "grade" / "results.json"
+    console = Console(record=True, width=200)
+    assert run_author_check(course, modules, console, reference_results=results), console.export_text()
+    assert "reading the reference's grade" in console.export_text()
+
+    # A source file changed after the grade: the old grade is not trusted.
+    arith = course / "c01_toy/src/c01_toy/arith.py"
+    arith.write_text(arith.read_text() + "\n")
+    console = Console(record=True, width=200)
+    assert not run_author_check(course, modules, console, reference_results=results)
+    assert "grade again" in console.export_text()
+
+    other = tmp_path / "other.json"
+    other.write_text(results.read_text().replace(str(course), "/elsewhere"))
+    problems = reused_reference_problems(other, course, [m for m in modules if m.built])
+    assert problems == [f"{other} grades /elsewhere, not {course}"]

@@ -179,7 +179,8 @@ def cmd_check_curriculum(args: argparse.Namespace) -> int:
     root, modules = _course(args)
     if args.module:
         find_module(modules, args.module)
-    return 0 if run_author_check(root, modules, console, args.module) else 1
+    reuse = Path(args.reference_results) if args.reference_results else None
+    return 0 if run_author_check(root, modules, console, args.module, reuse) else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -214,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     learner.set_defaults(func=cmd_learner)
     author = sub.add_parser("check-curriculum", help="the author check")
     author.add_argument("--module", help="check one module, e.g. c02")
+    author.add_argument("--reference-results", help="reuse this results.json of a full grade of the course")
     author.set_defaults(func=cmd_check_curriculum)
     return parser
 
