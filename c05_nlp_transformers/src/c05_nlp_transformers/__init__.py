@@ -1,6 +1,88 @@
-"""c05_nlp_transformers.
+"""c05 part 1: a transformer language model from its parts, trained from scratch on Tiny Shakespeare.
 
-Transformers: BPE tokenizer, positional encodings, attention, KV cache, sampling, GGUF, INT8 and LoRA.
+One concept per file, in the order of the tasks:
 
-Planned module: see README.md for what is coming. It holds no graded tasks yet.
+* :mod:`~c05_nlp_transformers.data` - the data home, Tiny Shakespeare (sha256-verified), characters, split, batches;
+* :mod:`~c05_nlp_transformers.bpe`, :mod:`~c05_nlp_transformers.bpe_train`, :mod:`~c05_nlp_transformers.byte_level` -
+  a byte-level BPE tokenizer
+  (GPT-2 style): training, encoding with a rank table and a heap, decoding, GPT-2 vocab/merges files (c05.1);
+* :mod:`~c05_nlp_transformers.positional` - sinusoidal, learned and rotary position encodings (c05.2);
+* :mod:`~c05_nlp_transformers.attention` - scaled dot-product, causal/padding masks, multi-head and
+  grouped-query attention (c05.3);
+* :mod:`~c05_nlp_transformers.model`, :mod:`~c05_nlp_transformers.train` - a GPT and its training (c05.4);
+* :mod:`~c05_nlp_transformers.kv_cache`, :mod:`~c05_nlp_transformers.sampling`,
+  :mod:`~c05_nlp_transformers.generate` - a preallocated KV cache, samplers, streaming generation (c05.5);
+* :mod:`~c05_nlp_transformers.sample` - stream a sample from a trained checkpoint (``python -m ...sample``);
+* :mod:`~c05_nlp_transformers.bench` - tokenizer, training and generation speed
+  (``python -m c05_nlp_transformers.bench``).
+
+Part 2 (coming) loads SmolLM2-135M from GGUF with these same components.
 """
+
+from c05_nlp_transformers.attention import MultiHeadAttention, causal_mask, padding_mask, scaled_dot_product_attention
+from c05_nlp_transformers.bpe import GPT2_PATTERN, BPETokenizer
+from c05_nlp_transformers.bpe_train import BPETrainResult, merge_pair, train_bpe
+from c05_nlp_transformers.byte_level import bytes_to_unicode
+from c05_nlp_transformers.data import (
+    DATA_HOME_ENV,
+    TINYSHAKESPEARE,
+    CharTokenizer,
+    ChecksumError,
+    DataFile,
+    data_home,
+    fetch,
+    get_batch,
+    load_tinyshakespeare,
+    train_val_split,
+)
+from c05_nlp_transformers.generate import CausalLM, generate, stream, window_start
+from c05_nlp_transformers.kv_cache import KVCache, LayerKVCache
+from c05_nlp_transformers.model import GPT, Block, GPTConfig
+from c05_nlp_transformers.positional import (
+    LearnedPositionalEmbedding,
+    RotaryEmbedding,
+    SinusoidalPositionalEncoding,
+    sinusoidal_table,
+)
+from c05_nlp_transformers.sampling import SamplingConfig, probabilities, sample, top_k_filter, top_p_filter
+
+__all__ = [
+    "DATA_HOME_ENV",
+    "GPT",
+    "GPT2_PATTERN",
+    "TINYSHAKESPEARE",
+    "BPETokenizer",
+    "BPETrainResult",
+    "Block",
+    "CausalLM",
+    "CharTokenizer",
+    "ChecksumError",
+    "DataFile",
+    "GPTConfig",
+    "KVCache",
+    "LayerKVCache",
+    "LearnedPositionalEmbedding",
+    "MultiHeadAttention",
+    "RotaryEmbedding",
+    "SamplingConfig",
+    "SinusoidalPositionalEncoding",
+    "bytes_to_unicode",
+    "causal_mask",
+    "data_home",
+    "fetch",
+    "generate",
+    "get_batch",
+    "load_tinyshakespeare",
+    "merge_pair",
+    "padding_mask",
+    "probabilities",
+    "sample",
+    "scaled_dot_product_attention",
+    "sinusoidal_table",
+    "stream",
+    "top_k_filter",
+    "top_p_filter",
+    "train_bpe",
+    "train_val_split",
+    "window_start",
+]
