@@ -1,0 +1,122 @@
+"""One retrieval system over one collection: BM25, dense, and their fusions, with the same API.
+
+:class:`RetrievalSystem` owns the three pieces built in the earlier tasks:
+
+* a tantivy BM25 index in ``<workdir>/bm25``,
+* the MiniLM encoder (document vectors come from the embedding cache after the first run),
+* a Qdrant collection in ``<workdir>/qdrant`` (embedded), or on a server given by URL,
+
+and answers a raw query in any *mode*: ``bm25``, ``dense``, ``rrf`` or ``convex``
+(the reranker of :mod:`~c06_retrieval_tools.rerank` builds on :meth:`candidates`).
+Hybrid modes take ``CANDIDATE_FACTOR * k`` candidates from each retriever.
+
+The indexes in ``workdir`` are reused when they hold as many documents as the
+collection (a second run starts in seconds); give each collection its own folder.
+
+An empty query, or one with no indexable term (punctuation, stopwords), gives an
+empty BM25 list; the dense side still answers, because MiniLM embeds any text.
+The empty string returns ``[]`` in every mode: there is nothing to look for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from c06_retrieval_tools.bm25_tantivy import TantivyBM25
+from c06_retrieval_tools.collection import Collection
+from c06_retrieval_tools.encoder import MiniLMEncoder
+from c06_retrieval_tools.fusion import CANDIDATE_FACTOR, Scores, convex_combination, reciprocal_rank_fusion, top_k
+from c06_retrieval_tools.vector_store import Hit, QdrantStore
+
+MODES = ("bm25", "dense", "rrf", "convex")
+
+
+@dataclass
+class Candidates:
+    """What both retrievers returned for one query (the input of fusion and reranking)."""
+
+    query: str
+    bm25: Scores
+    dense: Scores
+    vector: NDArray[np.float32]  # (384,) the query's MiniLM vector, zeros for an empty query
+
+
+class RetrievalSystem:
+    """BM25 + dense retrieval over ``collection``, indexes kept under ``workdir``.
+
+    Args:
+        collection: the documents to index.
+        workdir: folder for the BM25 index and the embedded Qdrant store.
+        encoder: a MiniLM encoder (default: a new one with the disk cache).
+        qdrant_url: use a Qdrant server instead of the embedded store.
+        progress: show progress bars while indexing.
+    """
+
+    bm25_index: TantivyBM25
+    store: QdrantStore
+
+    def __init__(self, collection: Collection, workdir: Path | str, encoder: MiniLMEncoder | None = None, *,
+                 qdrant_url: str | None = None, progress: bool = False) -> None:
+        self.collection = collection
+        self.workdir = Path(workdir)
+        self.encoder = encoder or MiniLMEncoder()
+        # BEGIN SOLUTION c06.5: open or build the BM25 index; encode documents; fill the vector store
+        bm25_dir = self.workdir / "bm25"
+        try:
+            self.bm25_index = TantivyBM25.open(bm25_dir)
+        except ValueError:
+            self.bm25_index = TantivyBM25.create(bm25_dir, overwrite=True)
+        if self.bm25_index.num_docs != len(collection):
+            self.bm25_index = TantivyBM25.create(bm25_dir, overwrite=True)
+            self.bm25_index.add(collection.documents, progress=progress)
+        path = None if qdrant_url else self.workdir / "qdrant"
+        self.store = QdrantStore(f"c06-{collection.name}", self.encoder.dimension, path=path, url=qdrant_url)
+        if self.store.count() != len(collection):
+            vectors = self.encoder.encode([doc.text for doc in collection.documents])  # (n_docs, 384)
+            self.store.add(collection.doc_ids, vectors, [{"title": doc.title} for doc in collection.documents])
+        # END SOLUTION
+
+    def bm25(self, query: str, k: int = 10) -> list[Hit]:
+        return self.bm25_index.search(query, k)
+
+    def query_vector(self, query: str) -> NDArray[np.float32]:
+        """(384,) MiniLM vector of a query, never cached (a query's cost includes it); zeros for ""."""
+        if not query.strip():
+            return np.zeros(self.encoder.dimension, dtype=np.float32)
+        vector: NDArray[np.float32] = self.encoder.encode([query], cached=False)[0]
+        return vector
+
+    def dense(self, query: str, k: int = 10, vector: NDArray[np.float32] | None = None) -> list[Hit]:
+        """Nearest documents to the query's vector (computed here unless given); [] for an empty query."""
+        if not query.strip():
+            return []
+        return self.store.search(self.query_vector(query) if vector is None else vector, k)
+
+    def candidates(self, query: str, depth: int) -> Candidates:
+        """The top ``depth`` of each retriever, and the query vector."""
+        vector = self.query_vector(query)
+        return Candidates(query, dict(self.bm25(query, depth)), dict(self.dense(query, depth, vector)), vector)
+
+    def search(self, query: str, k: int = 10, mode: str = "rrf", *, weights: Sequence[float] | None = None,
+               depth: int | None = None) -> list[Hit]:
+        """The top ``k`` for a raw query in one of ``MODES``."""
+        # BEGIN SOLUTION c06.5: dispatch on mode; hybrids fuse CANDIDATE_FACTOR * k candidates of each side
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
+        if k < 1:
+            raise ValueError(f"k must be positive, got {k}")
+        if mode == "bm25":
+            return self.bm25(query, k)
+        if mode == "dense":
+            return self.dense(query, k)
+        found = self.candidates(query, depth or CANDIDATE_FACTOR * k)
+        lists = [found.bm25, found.dense]
+        if mode == "rrf":
+            return top_k(reciprocal_rank_fusion(lists, weights=weights), k)
+        return top_k(convex_combination(lists, weights=weights), k)
+        # END SOLUTION
