@@ -167,3 +167,14 @@ def test_pipeline_reuses_its_indexes(small_system: RetrievalSystem, encoder: Min
     monkeypatch.setattr("c06_retrieval_tools.vector_store.QdrantStore.add", never)
     again = RetrievalSystem(small_system.collection, Path(small_system.workdir), encoder)
     assert again.search("shock", 3, mode="bm25") == small_system.search("shock", 3, mode="bm25")
+
+
+def test_pipeline_rebuilds_a_stale_bm25_index(cranfield: Collection, encoder: MiniLMEncoder, tmp_path: Path):
+    first = Collection("cran20", cranfield.documents[:20], cranfield.queries, cranfield.qrels)
+    RetrievalSystem(first, tmp_path, encoder)
+    grown = Collection("cran20", cranfield.documents[:30], cranfield.queries, cranfield.qrels)
+    rebuilt = RetrievalSystem(grown, tmp_path, encoder)  # the index on disk holds 20: rebuilt, not reused
+    assert rebuilt.bm25_index.num_docs == 30
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # nothing left behind
+    new_doc = cranfield.documents[25]
+    assert new_doc.doc_id in [d for d, _ in rebuilt.search(new_doc.title, 5, mode="bm25")]

@@ -28,6 +28,7 @@ times as it appears (a boost), and the distinct terms are capped at
 from __future__ import annotations
 
 import shutil
+import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -108,7 +109,11 @@ class TantivyBM25:
         if (path / "meta.json").exists():
             if not overwrite:
                 raise FileExistsError(f"{path} already holds an index: open it, or pass overwrite=True")
-            shutil.rmtree(path)
+            # Move the old index aside first: a reader still open on it may write a lock file into
+            # it while it is being deleted, and the new index must start from an empty directory.
+            doomed = path.with_name(f".{path.name}.deleting-{uuid.uuid4().hex}")
+            path.rename(doomed)
+            shutil.rmtree(doomed, ignore_errors=True)
         path.mkdir(parents=True, exist_ok=True)
         return cls(tantivy.Index(make_schema(), path=str(path), reuse=False), path)
         # END SOLUTION

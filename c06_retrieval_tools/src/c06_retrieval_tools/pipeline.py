@@ -20,6 +20,7 @@ The empty string returns ``[]`` in every mode: there is nothing to look for.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from c06_retrieval_tools.bm25_tantivy import TantivyBM25
+from c06_retrieval_tools.bm25_tantivy import BadIndexError, TantivyBM25
 from c06_retrieval_tools.collection import Collection
 from c06_retrieval_tools.encoder import MiniLMEncoder
 from c06_retrieval_tools.fusion import CANDIDATE_FACTOR, Scores, convex_combination, reciprocal_rank_fusion, top_k
@@ -67,11 +68,14 @@ class RetrievalSystem:
         self.encoder = encoder or MiniLMEncoder()
         # BEGIN SOLUTION c06.5: open or build the BM25 index; encode documents; fill the vector store
         bm25_dir = self.workdir / "bm25"
-        try:
-            self.bm25_index = TantivyBM25.open(bm25_dir)
-        except ValueError:
-            self.bm25_index = TantivyBM25.create(bm25_dir, overwrite=True)
-        if self.bm25_index.num_docs != len(collection):
+        existing: TantivyBM25 | None = None
+        with contextlib.suppress(BadIndexError):  # missing or damaged: rebuilt below
+            existing = TantivyBM25.open(bm25_dir)
+        if existing is not None and existing.num_docs == len(collection):
+            self.bm25_index = existing
+        else:
+            # Release the stale index (its reader watches the directory) before replacing its files.
+            existing = None
             self.bm25_index = TantivyBM25.create(bm25_dir, overwrite=True)
             self.bm25_index.add(collection.documents, progress=progress)
         path = None if qdrant_url else self.workdir / "qdrant"
