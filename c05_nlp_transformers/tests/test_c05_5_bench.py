@@ -62,7 +62,7 @@ def test_without_the_tokenizers_library_the_baseline_is_missing(corpus, monkeypa
 def test_command_line_and_bad_arguments(capsys, monkeypatch, corpus):
     monkeypatch.setattr(bench, "load_tinyshakespeare", lambda: corpus[:5000])
     arguments = ["--repeats", "1", "--train-iters", "1", "--prefixes", "4", "--new-tokens", "2", "--bpe-vocab", "260",
-                 "--plain", "--threads", "1"]
+                 "--plain", "--threads", "1", "--part", "1"]
     assert bench.main(arguments) == 0
     printed = capsys.readouterr().out
     assert "GPT training" in printed and "prefix 4, 2 new" in printed
@@ -72,5 +72,5 @@ def test_command_line_and_bad_arguments(capsys, monkeypatch, corpus):
         bench.bench_generation([4], new_tokens=1)
     calls = []
     monkeypatch.setattr(bench, "run_benchmark", lambda **kwargs: calls.append(kwargs) or [])
-    bench.main(["--quick", "--plain"])
+    bench.main(["--quick", "--plain", "--part", "1"])
     assert calls[0]["repeats"] == 1 and calls[0]["prefixes"] == [64, 256] and calls[0]["train_iters"] == 5

@@ -16,13 +16,26 @@ One concept per file, in the order of the tasks:
 * :mod:`~c05_nlp_transformers.bench` - tokenizer, training and generation speed
   (``python -m c05_nlp_transformers.bench``).
 
-Part 2 (coming) loads SmolLM2-135M from GGUF with these same components.
+Part 2 loads SmolLM2-135M-Instruct from GGUF with these same components:
+
+* :mod:`~c05_nlp_transformers.gguf` - a GGUF reader and Q4_1 / Q8_0 / F32 dequantisation (c05.6);
+* :mod:`~c05_nlp_transformers.llama`, :mod:`~c05_nlp_transformers.llama_tokenizer` - the Llama
+  architecture, the tokenizer and the chat template from the GGUF metadata (c05.7);
+* :mod:`~c05_nlp_transformers.inference`, :mod:`~c05_nlp_transformers.chat` - fast generation and the
+  chat API other modules use (c05.8);
+* :mod:`~c05_nlp_transformers.quantize` - int8 weights (c05.9);
+* :mod:`~c05_nlp_transformers.lora`, :mod:`~c05_nlp_transformers.squad`,
+  :mod:`~c05_nlp_transformers.finetune` - LoRA and an XQuAD fine-tune (c05.10);
+* :mod:`~c05_nlp_transformers.bench_llm` - SmolLM2 rows of the benchmark.
 """
 
 from c05_nlp_transformers.attention import MultiHeadAttention, causal_mask, padding_mask, scaled_dot_product_attention
 from c05_nlp_transformers.bpe import GPT2_PATTERN, BPETokenizer
 from c05_nlp_transformers.bpe_train import BPETrainResult, merge_pair, train_bpe
 from c05_nlp_transformers.byte_level import bytes_to_unicode
+
+# Part 2: chat.py imports the whole SmolLM2 stack (gguf, llama, inference, quantize, lora).
+from c05_nlp_transformers.chat import ChatModel, ChatResult, load_chat_model
 from c05_nlp_transformers.data import (
     DATA_HOME_ENV,
     TINYSHAKESPEARE,
@@ -56,6 +69,8 @@ __all__ = [
     "Block",
     "CausalLM",
     "CharTokenizer",
+    "ChatModel",
+    "ChatResult",
     "ChecksumError",
     "DataFile",
     "GPTConfig",
@@ -72,6 +87,7 @@ __all__ = [
     "fetch",
     "generate",
     "get_batch",
+    "load_chat_model",
     "load_tinyshakespeare",
     "merge_pair",
     "padding_mask",

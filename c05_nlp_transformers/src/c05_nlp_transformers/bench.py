@@ -8,6 +8,8 @@ Three measurements, one table:
   theirs; both must produce identical ids (checked). Training the merges is timed too.
 * **GPT training**: training tokens per second (batch x context x iterations / time) of the
   reference configuration on the corpus, after a few untimed warm-up iterations.
+* **SmolLM2** (part 2, ``--part 2``; see :mod:`~c05_nlp_transformers.bench_llm`): our generation
+  against transformers', first-token latency, int8 against float32.
 * **Generation**: decode tokens per second at prompt lengths 64, 256 and 1024, with and without
   the KV cache, greedy, on a randomly initialised GPT of the reference width whose context holds
   1024 + the new tokens (the trained reference model's context is 64, too short to show the
@@ -191,7 +193,8 @@ def format_rows(rows: Sequence[Row]) -> list[list[str]]:
 def render_table(rows: Sequence[Row], *, plain: bool = False) -> str:
     """One table, with rich unless ``plain`` (or rich is missing)."""
     cells = format_rows(rows)
-    note = f"torch threads: {torch.get_num_threads()}; ratio = ours / baseline (generation: the cache's speed-up)"
+    note = (f"torch threads: {torch.get_num_threads()}; ratio = ours / baseline (generation: the cache's speed-up; "
+            "first token: a latency, lower is better)")
     if not plain:
         try:
             from rich.console import Console
@@ -226,13 +229,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--quick", action="store_true", help="1 repeat, 5 training iterations, prefixes 64 256")
     parser.add_argument("--plain", action="store_true", help="plain-text table even if rich is installed")
+    parser.add_argument("--part", choices=["1", "2", "all"], default="all",
+                        help="1: tokenizer, GPT training and generation; 2: SmolLM2 (bench_llm.py); all: both")
+    parser.add_argument("--llm-prompts", type=int, nargs="+", default=[32, 512], help="SmolLM2 prompt lengths")
     args = parser.parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     if args.quick:
         args.repeats, args.train_iters, args.prefixes = 1, 5, [64, 256]
-    rows = run_benchmark(bpe_vocab=args.bpe_vocab, train_iters=args.train_iters, prefixes=args.prefixes,
-                         new_tokens=args.new_tokens, repeats=args.repeats)
+    rows = []
+    if args.part in ("1", "all"):
+        rows = run_benchmark(bpe_vocab=args.bpe_vocab, train_iters=args.train_iters, prefixes=args.prefixes,
+                             new_tokens=args.new_tokens, repeats=args.repeats)
+    if args.part in ("2", "all"):
+        from c05_nlp_transformers.bench_llm import bench_llm  # loads SmolLM2 and the transformers oracle
+
+        rows += bench_llm(args.llm_prompts, args.new_tokens, args.repeats)
     print(render_table(rows, plain=args.plain), end="")
     return 0
 
