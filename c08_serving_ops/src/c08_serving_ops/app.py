@@ -1,0 +1,58 @@
+"""The app factory: settings in, a FastAPI app out, with its lifespan, middlewares and routers.
+
+``create_app(settings)`` builds everything that belongs to *one* app (so tests can run
+several in one process): the :class:`~c08_serving_ops.service.Service` (phase, model,
+indexes, batcher, cache, metrics, tracer), the rate limiter and the overload guard.
+
+The lifespan starts loading when the server starts (in the background: probes answer
+at once) and, on shutdown, drains the batcher and closes the indexes, the embedded Qdrant
+client included (one per process and folder). New routers plug in through ``routers``:
+part 2 of the module adds generation, chat and RAG this way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from opentelemetry.sdk.trace.export import SpanExporter
+
+from c08_serving_ops.api import ROUTERS
+from c08_serving_ops.errors import install_error_handlers
+from c08_serving_ops.limiter import OverloadGuard, RateLimiter
+from c08_serving_ops.middleware import GuardMiddleware, ObserveMiddleware
+from c08_serving_ops.service import Loader, Service, load_components
+from c08_serving_ops.settings import Settings
+from c08_serving_ops.tracing import make_tracer_provider
+
+TITLE = "c08 serving core"
+
+
+def create_app(settings: Settings | None = None, *, loader: Loader = load_components,
+               span_exporter: SpanExporter | None = None, routers: Sequence[APIRouter] | None = None) -> FastAPI:
+    """A ready-to-serve app (loading starts with the server's lifespan)."""
+    # BEGIN SOLUTION c08.1: service; lifespan (start, stop); errors; routers; middlewares
+    settings = settings or Settings.load()
+    provider = make_tracer_provider(settings.trace_exporter, settings.otlp_endpoint, span_exporter)
+    service = Service(settings, loader, provider)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await service.start()
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    app = FastAPI(title=TITLE, version="1.0", lifespan=lifespan)
+    app.state.service = service
+    app.state.limiter = RateLimiter(settings.rate_per_s, settings.burst, settings.max_clients)
+    app.state.guard = OverloadGuard(settings.max_in_flight)
+    install_error_handlers(app)
+    for router in routers if routers is not None else ROUTERS:
+        app.include_router(router)
+    app.add_middleware(GuardMiddleware, service=service, limiter=app.state.limiter, guard=app.state.guard)
+    app.add_middleware(ObserveMiddleware, service=service)  # added last = outermost
+    return app
+    # END SOLUTION

@@ -1,0 +1,158 @@
+"""``python -m c08_serving_ops.bench`` (part of ``make bench``): load, batching, soak and fuzz figures.
+
+Everything runs against real server processes on loopback ports (in-memory indexes,
+quotas raised so the limiter does not shape the load):
+
+1. **Load**: QPS and latency p50/p95/p99 per endpoint at concurrency 1, 8 and 32
+   (each cell bounded by ``--requests`` and ``--seconds``).
+2. **Batching**: /embed throughput at concurrency 32 with dynamic batching, then on a
+   second server started with ``--no-batching``; the ratio (goal >= 3).
+3. **Soak**: ``--soak-rate`` requests per second (default 10) (embed and search alternating) for
+   ``--soak-seconds``; errors must be 0 and the server's resident memory may grow < 10 %
+   between the end of the first tenth (warm) and the end.
+4. **Fuzz**: schemathesis over the OpenAPI schema; no 5xx.
+
+Results print as Markdown tables (the README quotes them) and, with ``--json``, to a file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import psutil  # type: ignore[import-untyped]
+
+from c06_retrieval_tools import load_cranfield
+from c08_serving_ops.fuzz import fuzz
+from c08_serving_ops.loadgen import BodyFn, LoadResult, run_load, run_rate
+from c08_serving_ops.process import ServerProcess
+
+UNLIMITED = {"C08_RATE_PER_S": "1000000", "C08_BURST": "1000000", "C08_MAX_IN_FLIGHT": "4096"}
+RSS_GROWTH_LIMIT = 0.10
+BATCHING_GOAL = 3.0
+
+
+def query_texts() -> list[str]:
+    return list(load_cranfield().queries.values())
+
+
+def endpoints(texts: Sequence[str]) -> dict[str, tuple[str, BodyFn]]:
+    """name -> (path, request number -> body): the traffic of each table row."""
+    n = len(texts)
+    return {
+        "health": ("/health", lambda i: None),
+        "embed": ("/embed", lambda i: {"inputs": texts[i % n], "truncate": True}),
+        "search_bm25": ("/search", lambda i: {"query": texts[i % n], "mode": "bm25", "top_k": 10}),
+        "search_hybrid": ("/search", lambda i: {"query": texts[i % n], "mode": "hybrid", "top_k": 10}),
+    }
+
+
+def load_table(url: str, texts: Sequence[str], concurrencies: Sequence[int], max_requests: int,
+               max_seconds: float, names: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """One row per (endpoint, concurrency). Search queries cycle through ``texts`` (the cache sees repeats)."""
+    rows = []
+    for name, (path, body) in endpoints(texts).items():
+        if names is not None and name not in names:
+            continue
+        for concurrency in concurrencies:
+            result = asyncio.run(run_load(url, path, body, concurrency=concurrency, max_requests=max_requests,
+                                          max_seconds=max_seconds))
+            rows.append({**result.row(), "endpoint": name})
+    return rows
+
+
+def embed_throughput(url: str, texts: Sequence[str], concurrency: int, max_requests: int,
+                     max_seconds: float) -> LoadResult:
+    path, body = endpoints(texts)["embed"]
+    return asyncio.run(run_load(url, path, body, concurrency=concurrency, max_requests=max_requests,
+                                max_seconds=max_seconds))
+
+
+def soak(url: str, pid: int, texts: Sequence[str], seconds: float, rate_per_s: float) -> dict[str, Any]:
+    """Fixed-rate mixed traffic; RSS of ``pid`` sampled every second; growth from the first tenth to the end."""
+    process = psutil.Process(pid)
+    samples: list[tuple[float, int]] = []
+    n = len(texts)
+
+    def body(i: int) -> dict[str, Any]:
+        return {"inputs": texts[i % n], "truncate": True} if i % 2 else {"query": texts[i % n], "mode": "hybrid"}
+
+    async def both() -> tuple[LoadResult, LoadResult]:
+        def tick(elapsed: float) -> None:
+            samples.append((elapsed, process.memory_info().rss))
+
+        embed = run_rate(url, "/embed", lambda i: body(2 * i + 1), rate_per_s=rate_per_s / 2, seconds=seconds,
+                         on_tick=tick)
+        search = run_rate(url, "/search", lambda i: body(2 * i), rate_per_s=rate_per_s / 2, seconds=seconds)
+        return await asyncio.gather(embed, search)
+
+    embed, search = asyncio.run(both())
+    samples.append((seconds, process.memory_info().rss))
+    warm = next(rss for t, rss in samples if t >= seconds / 10)
+    end = samples[-1][1]
+    latencies = embed.latencies_ms + search.latencies_ms
+    merged = LoadResult("soak", 0, embed.requests + search.requests, embed.errors + search.errors,
+                        max(embed.seconds, search.seconds), latencies, embed.statuses + search.statuses)
+    return {**merged.row(), "seconds": round(merged.seconds, 1), "rss_warm_mb": round(warm / 2**20, 1),
+            "rss_end_mb": round(end / 2**20, 1), "rss_max_mb": round(max(r for _, r in samples) / 2**20, 1),
+            "rss_growth": round((end - warm) / warm, 4)}
+
+
+def markdown(rows: Sequence[dict[str, Any]]) -> str:
+    """A Markdown table of ``rows`` (the keys of the first row are the columns)."""
+    if not rows:
+        return ""
+    columns = list(rows[0])
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(str(row.get(c, "")) for c in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m c08_serving_ops.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--concurrency", default="1,8,32", help="comma-separated concurrency levels")
+    parser.add_argument("--requests", type=int, default=400, help="requests per load cell (at most)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="seconds per load cell (at most)")
+    parser.add_argument("--soak-seconds", type=float, default=300.0, help="0 skips the soak")
+    parser.add_argument("--soak-rate", type=float, default=10.0, help="requests per second during the soak")
+    parser.add_argument("--fuzz-examples", type=int, default=50, help="cases per operation and mode; 0 skips")
+    parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    concurrencies = [int(c) for c in args.concurrency.split(",")]
+    texts = query_texts()
+    results: dict[str, Any] = {}
+    with ServerProcess(["--in-memory"], env=UNLIMITED) as server:
+        results["load"] = load_table(server.url, texts, concurrencies, args.requests, args.seconds)
+        print("## Load (batching on)\n\n" + markdown(results["load"]) + "\n", flush=True)
+        batched = embed_throughput(server.url, texts, 32, args.requests, args.seconds)
+        if args.soak_seconds > 0:
+            results["soak"] = soak(server.url, server.pid, texts, args.soak_seconds, args.soak_rate)
+            print("## Soak\n\n" + markdown([results["soak"]]) + "\n", flush=True)
+        if args.fuzz_examples > 0:
+            results["fuzz"] = fuzz(server.url, args.fuzz_examples).row()
+            print("## Fuzz\n\n" + markdown([results["fuzz"]]) + "\n", flush=True)
+    with ServerProcess(["--in-memory", "--no-batching"], env=UNLIMITED) as server:
+        unbatched = embed_throughput(server.url, texts, 32, args.requests, args.seconds)
+    results["batching"] = {"batched_qps": round(batched.qps, 1), "unbatched_qps": round(unbatched.qps, 1),
+                           "ratio": round(batched.qps / unbatched.qps, 2), "goal": BATCHING_GOAL,
+                           "batched_p99_ms": round(batched.p(99), 1), "unbatched_p99_ms": round(unbatched.p(99), 1)}
+    print("## /embed at concurrency 32: batching on vs off\n\n" + markdown([results["batching"]]) + "\n", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    soak_ok = "soak" not in results or (results["soak"]["errors"] == 0
+                                        and results["soak"]["rss_growth"] < RSS_GROWTH_LIMIT)
+    fuzz_ok = "fuzz" not in results or results["fuzz"]["server_errors"] == 0
+    return 0 if soak_ok and fuzz_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

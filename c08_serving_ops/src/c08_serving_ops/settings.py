@@ -1,0 +1,120 @@
+"""Typed settings: defaults, then a TOML config file, then ``C08_*`` environment variables.
+
+One :class:`Settings` object describes a server completely: where it listens, which
+collection it indexes and where the indexes live, and every limit (batch budget, rate
+quota, in-flight cap, payload size). The server binds to ``127.0.0.1`` unless told
+otherwise: a model server should not be reachable from the network by accident.
+
+Precedence, highest first: keyword arguments (the command line), environment variables
+(``C08_PORT=9000``), the TOML file (``--config`` or ``C08_CONFIG_FILE``), the defaults.
+Every value is validated; a bad one raises :class:`pydantic.ValidationError` naming the field.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from c06_retrieval_tools import MAX_SEQ_LENGTH, cache_home
+
+CONFIG_ENV = "C08_CONFIG_FILE"
+ENV_PREFIX = "C08_"
+
+
+def default_index_path() -> Path:
+    """``<cache home>/c08/index``: the BM25 index and the embedded Qdrant folder of the default collection."""
+    return cache_home() / "c08" / "index"
+
+
+class Settings(BaseSettings):
+    """Everything a server needs to know; see the module docstring for where values come from."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", validate_default=True)
+
+    # where it listens
+    host: str = "127.0.0.1"
+    port: int = Field(8008, ge=0, le=65535)  # 0: any free port (the server logs the one it got)
+    # what it serves
+    collection: str = "cranfield"  # a collection name known to c06, or a BEIR folder
+    index_path: Path = Field(default_factory=default_index_path)
+    qdrant_url: str | None = None  # a Qdrant server instead of the embedded one
+    in_memory: bool = False  # keep both indexes in memory (rebuilt from the embedding cache at each start)
+    model_path: Path | None = None  # the MiniLM folder (default: the installed wheel's)
+    torch_threads: int = Field(1, ge=1, le=64)
+    # dynamic batching (/embed and query vectors)
+    batching: bool = True  # False: one request per forward pass (the baseline of the benchmark)
+    max_batch_tokens: int = Field(8192, ge=MAX_SEQ_LENGTH)  # padded tokens per forward pass
+    max_wait_ms: float = Field(5.0, ge=0.0, le=1000.0)
+    max_queue: int = Field(1024, ge=1)  # requests waiting for the model
+    max_client_batch: int = Field(32, ge=1, le=1024)  # inputs in one /embed request
+    max_input_tokens: int = Field(MAX_SEQ_LENGTH, ge=8, le=MAX_SEQ_LENGTH)
+    # limits
+    max_body_bytes: int = Field(1_000_000, ge=1024)
+    rate_per_s: float = Field(50.0, gt=0)  # per-client quota: tokens added per second
+    burst: int = Field(100, ge=1)  # per-client quota: bucket capacity
+    max_clients: int = Field(10_000, ge=1)  # buckets kept (least recently seen evicted)
+    max_in_flight: int = Field(64, ge=1)  # requests handled at once; more get 429 at once
+    api_keys: list[str] = Field(default_factory=list)  # empty: no authentication
+    # search
+    cache_size: int = Field(1024, ge=0)
+    cache_ttl_s: float = Field(60.0, gt=0)
+    max_top_k: int = Field(100, ge=1, le=1000)
+    rerank: bool = True  # train the learned reranker at start (c06), so requests may ask for it
+    rerank_depth: int = Field(30, ge=1, le=200)
+    rerank_train_queries: int = Field(40, ge=2)
+    # operations
+    drain_timeout_s: float = Field(10.0, ge=0)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    trace_exporter: Literal["none", "console", "otlp"] = "none"
+    otlp_endpoint: str | None = None  # e.g. http://127.0.0.1:4318/v1/traces
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        # BEGIN SOLUTION c08.1: cross-field checks with a message naming the fields
+        if self.trace_exporter == "otlp" and not self.otlp_endpoint:
+            raise ValueError("trace_exporter 'otlp' needs otlp_endpoint")
+        if self.in_memory and self.qdrant_url:
+            raise ValueError("in_memory and qdrant_url exclude each other")
+        if any(not key or key != key.strip() for key in self.api_keys):
+            raise ValueError("api_keys must be non-empty strings without surrounding spaces")
+        return self
+        # END SOLUTION
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings
+
+    @classmethod
+    def load(cls, config_file: Path | str | None = None, **overrides: Any) -> Settings:
+        """Defaults < TOML file (``config_file`` or ``$C08_CONFIG_FILE``) < environment < ``overrides``.
+
+        Raises:
+            FileNotFoundError: the config file does not exist.
+            ValueError: the file is not valid TOML (pydantic's ValidationError for a bad value).
+        """
+        # BEGIN SOLUTION c08.1: read the TOML file; environment beats file; overrides beat both
+        path = config_file or os.environ.get(CONFIG_ENV) or None
+        from_file: dict[str, Any] = {}
+        if path is not None:
+            path = Path(path)
+            if not path.is_file():
+                raise FileNotFoundError(f"config file {path} does not exist")
+            try:
+                from_file = tomllib.loads(path.read_text(encoding="utf-8"))
+            except tomllib.TOMLDecodeError as err:
+                raise ValueError(f"config file {path} is not valid TOML: {err}") from err
+        from_env = {name for name in cls.model_fields if f"{ENV_PREFIX}{name}".upper() in
+                    {key.upper() for key in os.environ}}
+        merged = {k: v for k, v in from_file.items() if k not in from_env}
+        merged.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**merged)
+        # END SOLUTION

@@ -1,0 +1,108 @@
+"""c08.8: the load generator (percentiles against numpy), a short load run, a schemathesis fuzz, the bench helpers.
+
+The full figures (concurrency 1, 8, 32 per endpoint, batching on vs off, a 5-minute soak, a
+longer fuzz) come from ``python -m c08_serving_ops.bench``: see the README. Here the runs are
+seconds long, against the real server process, with thresholds in tasks.toml.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import httpx
+import numpy as np
+import pytest
+from conftest import AppServer
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prometheus_client.parser import text_string_to_metric_families
+
+from c06_retrieval_tools import load_cranfield
+from c08_serving_ops import bench
+from c08_serving_ops.fuzz import fuzz
+from c08_serving_ops.loadgen import check_loopback, percentile, run_load, run_rate
+from c08_serving_ops.process import ServerProcess
+
+pytestmark = pytest.mark.task("c08.8")
+
+
+@settings(deadline=None, max_examples=50)
+@given(values=st.lists(st.floats(0, 1e4, allow_nan=False), min_size=1, max_size=60), q=st.floats(0, 100))
+def test_percentile_equals_numpy(values: list[float], q: float) -> None:
+    assert percentile(values, q) == pytest.approx(float(np.percentile(values, q)), rel=1e-9, abs=1e-9)
+
+
+def test_percentile_and_target_checks() -> None:
+    assert np.isnan(percentile([], 50))
+    with pytest.raises(ValueError):
+        percentile([1.0], 101)
+    for url in ("http://127.0.0.1:1", "http://localhost:2", "http://[::1]:3"):
+        check_loopback(url)
+    for url in ("http://10.0.0.1:80", "http://example.com", "http://0.0.0.0:1"):
+        with pytest.raises(ValueError, match="loopback"):
+            check_loopback(url)
+    with pytest.raises(ValueError):
+        asyncio.run(run_load("http://127.0.0.1:9", "/", lambda i: None, concurrency=0, max_requests=1,
+                             max_seconds=1))
+    with pytest.raises(ValueError):
+        asyncio.run(run_rate("http://127.0.0.1:9", "/", lambda i: None, rate_per_s=0, seconds=1))
+
+
+def batch_totals(url: str) -> tuple[float, float]:
+    """(inputs, batches) the server has run so far, from its /metrics."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    values = {s.name: s.value for family in text_string_to_metric_families(text) for s in family.samples}
+    return values["c08_batch_size_sum"], values["c08_batch_size_count"]
+
+
+def test_short_load_run(smoke_server: ServerProcess, metric: Callable[..., None]) -> None:
+    """Closed-loop load on the real server process for a few seconds per cell; the README has the full table."""
+    queries = list(load_cranfield().queries.values())
+    embed_path, embed_body = bench.endpoints(queries)["embed"]
+    search_path, search_body = bench.endpoints(queries)["search_hybrid"]
+
+    def load(path: str, body: bench.BodyFn, concurrency: int) -> bench.LoadResult:
+        return asyncio.run(run_load(smoke_server.url, path, body, concurrency=concurrency, max_requests=80,
+                                    max_seconds=3.0, headers={"Authorization": "Bearer load"}))
+
+    embed_1 = load(embed_path, embed_body, 1)
+    before = batch_totals(smoke_server.url)
+    embed_8 = load(embed_path, embed_body, 8)
+    after = batch_totals(smoke_server.url)
+    search_8 = load(search_path, search_body, 8)
+    runs = (embed_1, embed_8, search_8)
+    assert all(r.requests == sum(r.statuses.values()) and r.requests > 0 for r in runs)
+    metric("load_error_rate", sum(r.errors for r in runs) / sum(r.requests for r in runs))
+    metric("embed_qps_ratio_c8_vs_c1", embed_8.qps / embed_1.qps)
+    metric("embed_mean_batch_size_c8", (after[0] - before[0]) / max(1.0, after[1] - before[1]))
+    metric("search_p99_latency_ms_c8", search_8.p(99))
+    row = search_8.row()
+    assert row["p50_ms"] <= row["p95_ms"] <= row["p99_ms"] and row["statuses"] == {200: search_8.requests}
+
+
+def test_fuzz_finds_no_server_error(live: AppServer, metric: Callable[..., None]) -> None:
+    report = fuzz(live.url, max_examples=8)
+    assert report.cases >= 40 and set(report.statuses) >= {200, 422}
+    metric("fuzz_server_errors", len(report.server_errors))
+    assert report.row()["server_errors"] == len(report.server_errors)
+    skipped = fuzz(live.url, max_examples=2, skip_paths=("/embed", "/search", "/documents", "/documents/{doc_id}"))
+    assert set(skipped.statuses) <= {200}
+
+
+def test_bench_helpers_on_tiny_sizes(live: AppServer, smoke_server: ServerProcess) -> None:
+    texts = ["shock waves", "flutter of wings", "heat transfer"]
+    rows = bench.load_table(live.url, texts, [1, 2], max_requests=6, max_seconds=2.0, names=["health", "embed"])
+    assert [(r["endpoint"], r["concurrency"]) for r in rows] == [("health", 1), ("health", 2), ("embed", 1),
+                                                                 ("embed", 2)]
+    assert all(r["errors"] == 0 and r["requests"] == 6 for r in rows)
+    table = bench.markdown(rows)
+    assert table.count("\n") == len(rows) + 1 and table.startswith("| endpoint |") and bench.markdown([]) == ""
+    throughput = bench.embed_throughput(live.url, texts, 2, 4, 2.0)
+    assert throughput.requests == 4 and throughput.qps > 0
+    soak = bench.soak(smoke_server.url, smoke_server.pid, texts, seconds=2.0, rate_per_s=4.0)
+    # anonymous traffic on the smoke server is refused (401): the soak still measures and reports it
+    assert soak["requests"] == 8 and soak["rss_warm_mb"] > 0 and abs(soak["rss_growth"]) < 0.5
+    assert set(soak["statuses"]) == {401}
+    args = bench.parse_args(["--soak-seconds", "0", "--concurrency", "1,8"])
+    assert args.soak_seconds == 0 and args.concurrency == "1,8"
