@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
-from c05_nlp_transformers.attention import MultiHeadAttention
+from c05_nlp_transformers.attention import MultiHeadAttention, causal_mask
 from c05_nlp_transformers.gguf import GGUFError, GGUFFile
 from c05_nlp_transformers.kv_cache import KVCache, LayerKVCache
 from c05_nlp_transformers.positional import RotaryEmbedding
@@ -142,19 +142,78 @@ class SwiGLU(nn.Module):
         # END SOLUTION
 
 
+class LlamaAttention(MultiHeadAttention):
+    """Part 1's :class:`MultiHeadAttention` with a faster forward for the Llama's common cases.
+
+    The projections (``q_proj`` ... ``o_proj``) are part 1's, so LoRA and int8 wrap them unchanged.
+    Given ``rotary`` (the cos and sin of the new positions, computed once per forward pass for all
+    layers), it rotates with them and attends with PyTorch's fused
+    ``F.scaled_dot_product_attention(..., enable_gqa=True)``: no copy of the KV heads per query
+    group, no mask for a single decode step, ``is_causal`` for a prefill into an empty cache.
+    Without ``rotary``, or with a padding mask, it is part 1's forward.
+    """
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        *,
+        padding_mask: torch.Tensor | None = None,
+        kv_cache: LayerKVCache | None = None,
+        rotary: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """Causal self-attention of x (B, T, C) -> (B, T, C); ``rotary``: (T, D) cos and sin, both halves."""
+        # BEGIN SOLUTION c05.7: project, rotate with the shared cos/sin, cache, fused GQA attention, merge
+        if rotary is None or padding_mask is not None:
+            return super().forward(x, padding_mask=padding_mask, kv_cache=kv_cache)
+        batch, t_new, _ = x.shape  # (B, T, C)
+        start = 0 if kv_cache is None else kv_cache.length
+        cos, sin = rotary  # (T, D) each
+        q = self.q_proj(x).view(batch, t_new, self.n_heads, self.head_dim).transpose(1, 2)  # (B, H, T, D)
+        k = self.k_proj(x).view(batch, t_new, self.n_kv_heads, self.head_dim).transpose(1, 2)  # (B, H_kv, T, D)
+        v = self.v_proj(x).view(batch, t_new, self.n_kv_heads, self.head_dim).transpose(1, 2)  # (B, H_kv, T, D)
+        q = q * cos + _rotate_half(q) * sin  # half-split RoPE, as part 1's RotaryEmbedding
+        k = k * cos + _rotate_half(k) * sin
+        if kv_cache is not None:
+            k, v = kv_cache.update(k, v)  # (B, H_kv, S, D)
+        if t_new == 1:  # one decode step: the new token sees every cached key
+            y = F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
+        elif start == 0:  # a prefill into an empty cache: top-left causal = bottom-right causal
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
+        else:  # T new tokens after cached ones: the causal mask is aligned bottom-right
+            mask = causal_mask(t_new, k.shape[2], x.device)  # (T, S), True = visible
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=True)
+        y = y.transpose(1, 2).reshape(batch, t_new, self.n_heads * self.head_dim)  # (B, T, C)
+        out: torch.Tensor = self.dropout(self.o_proj(y))
+        return out
+        # END SOLUTION
+
+
+def _rotate_half(x: torch.Tensor) -> torch.Tensor:
+    """(x1, x2) -> (-x2, x1) on the two halves of the last dimension."""
+    # BEGIN SOLUTION c05.7: split the last dimension in two halves, swap them, negate the second
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+    # END SOLUTION
+
+
 class LlamaBlock(nn.Module):
     """Pre-norm block: ``x + attn(rms(x))`` then ``x + mlp(rms(x))``."""
 
     def __init__(self, config: LlamaConfig, rope: RotaryEmbedding) -> None:
         super().__init__()
         self.input_layernorm = RMSNorm(config.d_model, config.norm_eps)
-        self.self_attn = MultiHeadAttention(config.d_model, config.n_head, config.n_kv_head, bias=False, rope=rope)
+        self.self_attn = LlamaAttention(config.d_model, config.n_head, config.n_kv_head, bias=False, rope=rope)
         self.post_attention_layernorm = RMSNorm(config.d_model, config.norm_eps)
         self.mlp = SwiGLU(config.d_model, config.d_ff)
 
-    def forward(self, x: torch.Tensor, kv_cache: LayerKVCache | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        kv_cache: LayerKVCache | None = None,
+        rotary: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
         # BEGIN SOLUTION c05.7: the two residual sub-layers
-        x = x + self.self_attn(self.input_layernorm(x), kv_cache=kv_cache)  # (B, T, C)
+        x = x + self.self_attn(self.input_layernorm(x), kv_cache=kv_cache, rotary=rotary)  # (B, T, C)
         out: torch.Tensor = x + self.mlp(self.post_attention_layernorm(x))
         return out
         # END SOLUTION
@@ -168,6 +227,7 @@ class Llama(nn.Module):
         self.config = config
         rope = RotaryEmbedding(config.head_dim, config.context_length, config.rope_base)
         self.embed_tokens = nn.Embedding(config.vocab_size, config.d_model)
+        self.rope = rope  # shared by every layer's attention
         self.layers = nn.ModuleList([LlamaBlock(config, rope) for _ in range(config.n_layer)])
         self.norm = RMSNorm(config.d_model, config.norm_eps)
         self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
@@ -191,8 +251,11 @@ class Llama(nn.Module):
             raise ValueError(f"{start} cached + {idx.shape[1]} new tokens exceed the context of "
                              f"{self.config.context_length}")
         x = self.embed_tokens(idx)  # (B, T, C)
+        end = start + idx.shape[1]  # cos/sin of the new positions, once for all layers: (T, D) each
+        cos, sin = self.rope.cos[start:end].to(x.dtype), self.rope.sin[start:end].to(x.dtype)
+        rotary = (torch.cat((cos, cos), dim=-1), torch.cat((sin, sin), dim=-1))
         for n, layer in enumerate(self.layers):
-            x = layer(x, None if kv_cache is None else kv_cache[n])
+            x = layer(x, None if kv_cache is None else kv_cache[n], rotary)
         if last_only:
             x = x[:, -1:]  # (B, 1, C): prefill needs only the next token's logits
         logits: torch.Tensor = self.lm_head(self.norm(x))  # (B, T, V)
