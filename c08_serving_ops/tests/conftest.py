@@ -6,7 +6,10 @@
 * ``app_server``: a factory of more apps *sharing live's loaded components* (so they start in
   milliseconds): each with its own settings (quota, keys, limits) and, optionally, a loader
   that blocks or fails.
-* ``smoke_server`` (``http_smoke.py``): the real ``python -m c08_serving_ops.serve`` process.
+* ``smoke_server`` (``http_smoke.py``): the real ``python -m c08_serving_ops.serve`` process
+  (generation on: part 2's streaming tests talk to it too).
+* ``llm`` (part 2): SmolLM2 from c05, loaded once; ``gen_server``: a factory of apps over live's
+  components plus ``llm``, with generation on (each with its own limits).
 
 torch runs on one thread (two cores shared with other jobs); nothing downloads from a hub.
 """
@@ -162,7 +165,7 @@ def app_server(live: AppServer, tmp_path: Path) -> Iterator[Callable[..., AppSer
         server.stop()
 
 
-SMOKE_KEYS = ["smoke-a", "smoke-b", "smoke-c", "smoke-d", "load", "flood"]
+SMOKE_KEYS = ["smoke-a", "smoke-b", "smoke-c", "smoke-d", "load", "flood", "gen"]
 
 
 @pytest.fixture(scope="session")
@@ -170,7 +173,39 @@ def smoke_server() -> Iterator[ServerProcess]:
     """The real server process: in-memory indexes, bearer keys, a quota of rate 1/s and burst 300 per key."""
     server = ServerProcess(["--in-memory"], env={
         "C08_API_KEYS": json.dumps(SMOKE_KEYS), "C08_RATE_PER_S": "1", "C08_BURST": "300",
-        "C08_MAX_BODY_BYTES": "200000", "C08_RERANK": "false"})
+        "C08_MAX_BODY_BYTES": "200000", "C08_RERANK": "false", "C08_GENERATION": "true"})
     server.start(START_TIMEOUT_S)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def llm() -> Any:
+    """SmolLM2-135M-Instruct (fp32) from c05, on one thread, loaded once per session."""
+    from c05_nlp_transformers.chat import load_chat_model
+
+    return load_chat_model(threads=1)
+
+
+def generation_loader(live: AppServer, chat: Any) -> Loader:
+    def load(settings: Settings) -> Components:
+        components = live.service.components
+        assert components is not None
+        return SharedComponents(components.embedder, components.store, components.engine, chat)
+
+    return load
+
+
+@pytest.fixture
+def gen_server(live: AppServer, llm: Any, tmp_path: Path) -> Iterator[Callable[..., AppServer]]:
+    """``gen_server(**settings)``: an app over live's components and ``llm``, generation on."""
+    started: list[AppServer] = []
+
+    def start(**overrides: Any) -> AppServer:
+        server = start_app(make_settings(tmp_path, generation=True, **overrides), generation_loader(live, llm))
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

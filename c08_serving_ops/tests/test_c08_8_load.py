@@ -26,6 +26,8 @@ from c08_serving_ops.process import ServerProcess
 
 pytestmark = pytest.mark.task("c08.8")
 
+GENERATION_PATHS = ("/generate", "/v1/chat/completions", "/v1/models", "/rag")  # part 2's, fuzzed in c08.9/13
+
 
 @settings(deadline=None, max_examples=50)
 @given(values=st.lists(st.floats(0, 1e4, allow_nan=False), min_size=1, max_size=60), q=st.floats(0, 100))
@@ -82,11 +84,12 @@ def test_short_load_run(smoke_server: ServerProcess, metric: Callable[..., None]
 
 
 def test_fuzz_finds_no_server_error(live: AppServer, metric: Callable[..., None]) -> None:
-    report = fuzz(live.url, max_examples=8)
+    report = fuzz(live.url, max_examples=8, skip_paths=GENERATION_PATHS)  # generation is off here (503): c08.9
     assert report.cases >= 40 and set(report.statuses) >= {200, 422}
     metric("fuzz_server_errors", len(report.server_errors))
     assert report.row()["server_errors"] == len(report.server_errors)
-    skipped = fuzz(live.url, max_examples=2, skip_paths=("/embed", "/search", "/documents", "/documents/{doc_id}"))
+    skipped = fuzz(live.url, max_examples=2, skip_paths=("/embed", "/search", "/documents", "/documents/{doc_id}",
+                                                        *GENERATION_PATHS))
     assert set(skipped.statuses) <= {200}
 
 

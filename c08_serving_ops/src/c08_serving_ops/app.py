@@ -19,14 +19,18 @@ from fastapi import APIRouter, FastAPI
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from c08_serving_ops.api import ROUTERS
+from c08_serving_ops.chat_api import chat_router
 from c08_serving_ops.errors import install_error_handlers
+from c08_serving_ops.generate_api import generation_router
 from c08_serving_ops.limiter import OverloadGuard, RateLimiter
 from c08_serving_ops.middleware import GuardMiddleware, ObserveMiddleware
+from c08_serving_ops.rag_api import rag_router
 from c08_serving_ops.service import Loader, Service, load_components
 from c08_serving_ops.settings import Settings
 from c08_serving_ops.tracing import make_tracer_provider
 
 TITLE = "c08 serving core"
+ALL_ROUTERS = [*ROUTERS, generation_router, chat_router, rag_router]  # part 1's routes, then part 2's
 
 
 def create_app(settings: Settings | None = None, *, loader: Loader = load_components,
@@ -50,7 +54,7 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_compon
     app.state.limiter = RateLimiter(settings.rate_per_s, settings.burst, settings.max_clients)
     app.state.guard = OverloadGuard(settings.max_in_flight)
     install_error_handlers(app)
-    for router in routers if routers is not None else ROUTERS:
+    for router in routers if routers is not None else ALL_ROUTERS:
         app.include_router(router)
     app.add_middleware(GuardMiddleware, service=service, limiter=app.state.limiter, guard=app.state.guard)
     app.add_middleware(ObserveMiddleware, service=service)  # added last = outermost

@@ -11,6 +11,8 @@ quotas raised so the limiter does not shape the load):
    ``--soak-seconds``; errors must be 0 and the server's resident memory may grow < 10 %
    between the end of the first tenth (warm) and the end.
 4. **Fuzz**: schemathesis over the OpenAPI schema; no 5xx.
+5. **Generation** (part 2, :mod:`c08_serving_ops.bench_generation`; ``--no-generation`` skips it):
+   streaming TTFT and inter-token latency at concurrency 1, 4, 8, the serving overhead, /rag by stage.
 
 Results print as Markdown tables (the README quotes them) and, with ``--json``, to a file.
 """
@@ -28,6 +30,7 @@ from typing import Any
 import psutil  # type: ignore[import-untyped]
 
 from c06_retrieval_tools import load_cranfield
+from c08_serving_ops import bench_generation
 from c08_serving_ops.fuzz import fuzz
 from c08_serving_ops.loadgen import BodyFn, LoadResult, run_load, run_rate
 from c08_serving_ops.process import ServerProcess
@@ -35,6 +38,7 @@ from c08_serving_ops.process import ServerProcess
 UNLIMITED = {"C08_RATE_PER_S": "1000000", "C08_BURST": "1000000", "C08_MAX_IN_FLIGHT": "4096"}
 RSS_GROWTH_LIMIT = 0.10
 BATCHING_GOAL = 3.0
+GENERATION_PATHS = ("/generate", "/v1/chat/completions", "/v1/models", "/rag")  # off on this server: 503
 
 
 def query_texts() -> list[str]:
@@ -122,6 +126,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--soak-rate", type=float, default=10.0, help="requests per second during the soak")
     parser.add_argument("--fuzz-examples", type=int, default=50, help="cases per operation and mode; 0 skips")
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
+    parser.add_argument("--no-generation", dest="generation", action="store_false",
+                        help="skip part 2's streaming generation figures (bench_generation)")
     return parser.parse_args(argv)
 
 
@@ -138,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             results["soak"] = soak(server.url, server.pid, texts, args.soak_seconds, args.soak_rate)
             print("## Soak\n\n" + markdown([results["soak"]]) + "\n", flush=True)
         if args.fuzz_examples > 0:
-            results["fuzz"] = fuzz(server.url, args.fuzz_examples).row()
+            results["fuzz"] = fuzz(server.url, args.fuzz_examples, skip_paths=GENERATION_PATHS).row()
             print("## Fuzz\n\n" + markdown([results["fuzz"]]) + "\n", flush=True)
     with ServerProcess(["--in-memory", "--no-batching"], env=UNLIMITED) as server:
         unbatched = embed_throughput(server.url, texts, 32, args.requests, args.seconds)
@@ -148,6 +154,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("## /embed at concurrency 32: batching on vs off\n\n" + markdown([results["batching"]]) + "\n", flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    if args.generation:  # part 2: streaming TTFT / ITL, serving overhead, /rag stages
+        json_path = [] if args.json is None else ["--json", str(args.json.with_suffix(".generation.json"))]
+        bench_generation.main(json_path)
     soak_ok = "soak" not in results or (results["soak"]["errors"] == 0
                                         and results["soak"]["rss_growth"] < RSS_GROWTH_LIMIT)
     fuzz_ok = "fuzz" not in results or results["fuzz"]["server_errors"] == 0

@@ -19,7 +19,7 @@ import enum
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,6 +38,9 @@ from c08_serving_ops.search import SearchEngine
 from c08_serving_ops.settings import Settings
 from c08_serving_ops.tracing import tracer_of
 
+if TYPE_CHECKING:
+    from c05_nlp_transformers.chat import ChatModel
+
 
 class Phase(enum.StrEnum):
     LOADING = "loading"
@@ -53,6 +56,7 @@ class Components:
     embedder: Embedder
     store: DocumentStore
     engine: SearchEngine
+    chat: ChatModel | None = None  # SmolLM2 (part 2), when settings.generation is on
 
     def close(self) -> None:
         self.store.close()
@@ -62,6 +66,16 @@ Loader = Callable[[Settings], Components]
 
 
 def load_components(settings: Settings) -> Components:
+    """The search components and, when ``settings.generation`` is on, the language model (part 2)."""
+    from c08_serving_ops.generation import load_llm
+
+    components = load_search_components(settings)
+    if settings.generation:
+        components.chat = load_llm(settings)
+    return components
+
+
+def load_search_components(settings: Settings) -> Components:
     """The MiniLM embedder, the collection's two indexes (reused or built) and the reranker."""
     # BEGIN SOLUTION c08.1: embedder; collection; document store; optionally train the reranker
     log = get_logger()

@@ -67,6 +67,17 @@ class Settings(BaseSettings):
     rerank: bool = True  # train the learned reranker at start (c06), so requests may ask for it
     rerank_depth: int = Field(30, ge=1, le=200)
     rerank_train_queries: int = Field(40, ge=2)
+    # generation (part 2): SmolLM2 from c05, loaded only when ``generation`` is on
+    generation: bool = False
+    model_name: str = "smollm2-135m-instruct"  # the id /v1/models lists and /v1/chat/completions accepts
+    quantization: Literal["fp32", "int8"] = "fp32"
+    adapter_path: Path | None = None  # a LoRA adapter from c05's finetune, merged at load
+    max_active_generations: int = Field(4, ge=1, le=256)  # generations interleaved token by token
+    max_waiting_generations: int = Field(16, ge=0)  # more wait for a slot; beyond that 429
+    max_new_tokens_limit: int = Field(512, ge=1)  # the largest max_new_tokens a request may ask for
+    generate_context: int = Field(2048, ge=16)  # prompt + new tokens, at most (and at most the model's)
+    max_stop_sequences: int = Field(4, ge=0, le=64)
+    keepalive_s: float = Field(10.0, gt=0)  # an SSE comment after this long without an event
     # operations
     drain_timeout_s: float = Field(10.0, ge=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"

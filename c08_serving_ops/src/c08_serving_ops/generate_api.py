@@ -1,0 +1,237 @@
+"""``POST /generate`` (text-generation-inference's API), and the run that every generating route shares.
+
+Request: ``{"inputs": str, "parameters": {...}, "stream": bool}``; parameters ``max_new_tokens``
+(1 .. ``max_new_tokens_limit``), ``temperature`` (0 .. 2; 0 is greedy), ``top_k`` (>= 1),
+``top_p`` (0 < p <= 1), ``seed`` (0 <= seed < 2**63), ``stop`` (at most ``max_stop_sequences``
+non-empty strings of at most 64 characters) and ``do_sample`` (false: greedy, the default). A value
+out of range, an empty prompt, a prompt that with ``max_new_tokens`` does not fit the context: 422.
+Every slot and waiting place taken: 429 ``overloaded``.
+
+Answer: ``{"generated_text", "details": {"finish_reason", "generated_tokens", "prompt_tokens",
+"seed"}}``; with ``stream`` Server-Sent Events, one per token ``{"token": {"id", "text",
+"special"}, "generated_text": null, "details": null}``, the last one carrying the final
+``generated_text`` and ``details``, then ``data: [DONE]``. An error after the stream began is an
+``event: error`` with the error body, then the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from pydantic import Field, StringConstraints
+from starlette.responses import JSONResponse
+
+from c08_serving_ops.api import ready_service, until_disconnect
+from c08_serving_ops.errors import ServiceError
+from c08_serving_ops.gen_metrics import GenerationMetrics, Timings
+from c08_serving_ops.generation import (
+    SEED_LIMIT,
+    Generation,
+    GenerationEngine,
+    GenerationFullError,
+    GenerationParams,
+    TokenStep,
+)
+from c08_serving_ops.schemas import ERRORS, Strict
+from c08_serving_ops.service import Service
+from c08_serving_ops.sse import DONE, EventStreamResponse, sse_event
+
+MAX_PROMPT_CHARS = 100_000
+StopString = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+generation_router = APIRouter(tags=["generation"])
+
+
+class GenerateParameters(Strict):
+    max_new_tokens: int = Field(20, ge=1)
+    temperature: float | None = Field(None, ge=0.0, le=2.0)
+    top_k: int | None = Field(None, ge=1, le=100_000)
+    top_p: float | None = Field(None, gt=0.0, le=1.0)
+    seed: int | None = Field(None, ge=0, lt=SEED_LIMIT)
+    stop: list[StopString] = Field(default_factory=list)
+    do_sample: bool = False
+
+
+class GenerateRequest(Strict):
+    inputs: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
+    parameters: GenerateParameters = Field(default_factory=lambda: GenerateParameters.model_validate({}))
+    stream: bool = False
+
+
+def engine_of(request: Request) -> tuple[Service, GenerationEngine]:
+    """The ready service and its generation engine (made on first use); 503 when generation is off."""
+    service, components = ready_service(request)
+    if components.chat is None:
+        raise ServiceError(503, "not_ready", "generation is off on this server (start it with C08_GENERATION=true)")
+    engine: GenerationEngine | None = getattr(request.app.state, "generation", None)
+    if engine is None:
+        engine = GenerationEngine(components.chat, service.settings, GenerationMetrics(service.metrics.registry))
+        request.app.state.generation = engine
+    return service, engine
+
+
+def check_limits(service: Service, max_new_tokens: int, stop: Sequence[str]) -> None:
+    """422 for more new tokens or stop strings than the settings allow."""
+    # BEGIN SOLUTION c08.9: name the field, the value and the limit
+    settings = service.settings
+    if max_new_tokens > settings.max_new_tokens_limit:
+        raise ServiceError(422, "validation_error",
+                           f"max_new_tokens: {max_new_tokens} is over the limit of {settings.max_new_tokens_limit}")
+    if len(stop) > settings.max_stop_sequences:
+        raise ServiceError(422, "validation_error",
+                           f"stop: {len(stop)} sequences, at most {settings.max_stop_sequences}")
+    # END SOLUTION
+
+
+class Run:
+    """One admitted generation: its steps (timed), its ``generate`` span, and its end (cache and slot freed)."""
+
+    def __init__(self, service: Service, engine: GenerationEngine, generation: Generation, route: str,
+                 stream: bool, started: float, parent: otel_context.Context) -> None:
+        self.service, self.engine, self.generation = service, engine, generation
+        self.route, self.stream = route, stream
+        self.timings = Timings(started)
+        self.span = service.tracer.start_span("generate", context=parent, attributes={
+            "generation.route": route, "generation.stream": stream,
+            "generation.prompt_tokens": generation.prompt_tokens})
+        self.ended = False
+
+    @property
+    def done(self) -> bool:
+        return self.generation.done
+
+    async def next(self) -> TokenStep:
+        step = await self.engine.step(self.generation)
+        self.timings.tokens.append(time.perf_counter())
+        return step
+
+    async def end(self, cancelled: bool = False, error: BaseException | None = None) -> None:
+        """Free the cache and the slot, then record metrics and close the span (once)."""
+        if self.ended:
+            return
+        self.ended = True
+        try:
+            await self.engine.release(self.generation, cancelled=cancelled)
+        finally:
+            record(self, cancelled, error)
+            self.span.end()
+
+
+def record(run: Run, cancelled: bool, error: BaseException | None) -> None:
+    """Generation metrics (TTFT, inter-token, end to end, tokens) and the span's attributes."""
+    # BEGIN SOLUTION c08.12: observe the timings; finish reason, token count, ttft, cancelled on the span
+    run.engine.metrics.observe(run.route, run.stream, run.timings)
+    generation = run.generation
+    run.span.set_attribute("generation.generated_tokens", generation.generated_tokens)
+    run.span.set_attribute("generation.finish_reason", generation.finish_reason or
+                           ("cancelled" if cancelled else "error"))
+    if run.timings.ttft is not None:
+        run.span.set_attribute("generation.ttft_ms", round(run.timings.ttft * 1000, 3))
+    if cancelled:
+        run.span.set_attribute("generation.cancelled", True)
+    if error is not None:
+        run.span.record_exception(error)
+        run.span.set_status(trace.Status(trace.StatusCode.ERROR, str(error)))
+    # END SOLUTION
+
+
+async def start_run(service: Service, engine: GenerationEngine, prompt_text: str, params: GenerationParams,
+                    route: str, stream: bool) -> Run:
+    """Tokenize (a ``tokenize`` span), check the context (422), take a slot (429), start the run."""
+    # BEGIN SOLUTION c08.9: encode in a thread; 422 for a bad prompt; 429 when full; then the run
+    started = time.perf_counter()
+    parent = otel_context.get_current()
+    with service.tracer.start_as_current_span("tokenize") as span:
+        try:
+            prompt = await asyncio.to_thread(engine.encode, prompt_text)
+            generation = engine.new(prompt, params)
+        except ValueError as err:
+            raise ServiceError(422, "validation_error", f"inputs: {err}") from err
+        span.set_attribute("generation.prompt_tokens", len(prompt))
+    try:
+        await engine.admit()
+    except GenerationFullError as err:
+        service.metrics.rejections.labels("overloaded").inc()
+        raise ServiceError(429, "overloaded", str(err), {"Retry-After": "1"}) from err
+    return Run(service, engine, generation, route, stream, started, parent)
+    # END SOLUTION
+
+
+async def run_to_end(run: Run) -> None:
+    """Every step of a non-streaming run; the run ends (freed) however this stops."""
+    # BEGIN SOLUTION c08.10: cancelled (client gone) -> end as cancelled; error -> end with it
+    try:
+        while not run.done:
+            await run.next()
+    except asyncio.CancelledError:
+        await run.end(cancelled=True)
+        raise
+    except Exception as err:
+        await run.end(error=err)
+        raise ServiceError(500, "generation_error", f"generation failed: {type(err).__name__}: {err}") from err
+    await run.end()
+    # END SOLUTION
+
+
+async def stream_events(run: Run, event: Any) -> AsyncIterator[bytes]:
+    """SSE bytes: ``event(step)`` for every step, then ``[DONE]``; an error event ends a failed stream."""
+    # BEGIN SOLUTION c08.10: cancelled or closed: end as cancelled, re-raise; an error: error event, no DONE
+    try:
+        while not run.done:
+            step = await run.next()
+            chunk = event(step)
+            if chunk is not None:
+                yield sse_event(chunk)
+        yield DONE
+    except (asyncio.CancelledError, GeneratorExit):
+        await run.end(cancelled=True)
+        raise
+    except Exception as err:
+        await run.end(error=err)
+        yield sse_event({"error": f"generation failed: {type(err).__name__}: {err}",
+                         "error_type": "generation_error"}, event="error")
+    finally:
+        await run.end()
+    # END SOLUTION
+
+
+def generation_params(p: GenerateParameters) -> GenerationParams:
+    """The request's parameters for the engine (do_sample with no temperature samples at 1.0)."""
+    temperature = p.temperature if p.temperature is not None else 1.0
+    return GenerationParams(max_new_tokens=p.max_new_tokens, temperature=temperature, top_k=p.top_k,
+                            top_p=p.top_p if p.top_p is not None else 1.0, seed=p.seed, stop=tuple(p.stop),
+                            do_sample=p.do_sample and temperature > 0)
+
+
+def details(generation: Generation) -> dict[str, Any]:
+    return {"finish_reason": generation.finish_reason, "generated_tokens": generation.generated_tokens,
+            "prompt_tokens": generation.prompt_tokens, "seed": generation.seed}
+
+
+@generation_router.post("/generate", responses={**ERRORS, 200: {"content": {"text/event-stream": {}}}})
+async def generate(body: GenerateRequest, request: Request) -> Any:
+    """Generate a continuation of ``inputs``: one JSON answer, or (``stream``) one SSE event per token."""
+    # BEGIN SOLUTION c08.9: engine; limits; run; JSON, or an event stream (token events, final details)
+    service, engine = engine_of(request)
+    check_limits(service, body.parameters.max_new_tokens, body.parameters.stop)
+    params = generation_params(body.parameters)
+    run = await start_run(service, engine, body.inputs, params, "/generate", body.stream)
+    generation = run.generation
+    if not body.stream:
+        await until_disconnect(request, run_to_end(run))
+        return JSONResponse({"generated_text": generation.text, "details": details(generation)})
+
+    def token_event(step: TokenStep) -> dict[str, Any]:
+        final = generation.done
+        return {"token": {"id": step.id, "text": step.text, "special": step.special},
+                "generated_text": generation.text if final else None,
+                "details": details(generation) if final else None}
+
+    return EventStreamResponse(stream_events(run, token_event), service.settings.keepalive_s)
+    # END SOLUTION

@@ -1,0 +1,121 @@
+"""``POST /rag``: retrieve (c06's hybrid search), build a cited prompt, generate, and return answer and sources.
+
+Request: ``{"query", "top_k" (1..10), "route": "generate" | "extractive", "max_new_tokens",
+"temperature", "seed", "stream"}``. Answer: ``{"answer", "route", "finish_reason", "citations":
+[k, ...], "cited": [passage, ...], "passages": [{"index", "id", "title", "text", "score"}, ...]}``
+where ``passages`` are the ones the prompt holds (numbered as in the prompt, with their hybrid
+retrieval scores) and ``cited`` those the answer cites as ``[k]``. The ``extractive`` route answers
+with the best-matching sentence of the top passage and generates nothing. With ``stream``, token
+events as ``/generate``; the last carries ``generated_text`` and ``details`` with the RAG fields.
+
+Spans: ``retrieve`` -> ``prompt`` -> ``generate`` (the last from the shared run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import Field
+from starlette.responses import JSONResponse
+
+from c08_serving_ops.api import ready_service, until_disconnect
+from c08_serving_ops.errors import ServiceError
+from c08_serving_ops.generate_api import check_limits, engine_of, run_to_end, start_run, stream_events
+from c08_serving_ops.generation import SEED_LIMIT, GenerationParams, TokenStep
+from c08_serving_ops.rag import Passage, build_prompt, citations, extractive_answer
+from c08_serving_ops.schemas import ERRORS, MAX_QUERY_CHARS, Strict
+from c08_serving_ops.service import Components, Service
+from c08_serving_ops.sse import EventStreamResponse
+
+rag_router = APIRouter(tags=["rag"])
+
+
+class RagRequest(Strict):
+    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
+    top_k: int = Field(3, ge=1, le=10)
+    route: Literal["generate", "extractive"] = "generate"
+    max_new_tokens: int = Field(64, ge=1)
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    seed: int | None = Field(None, ge=0, lt=SEED_LIMIT)
+    stream: bool = False
+
+
+async def retrieve(service: Service, components: Components, query: str, top_k: int) -> list[Passage]:
+    """The hybrid (RRF) top ``top_k`` with their full texts, under a ``retrieve`` span."""
+    # BEGIN SOLUTION c08.13: query vector through the batcher; hybrid search and texts in a thread
+    with service.tracer.start_as_current_span("retrieve", attributes={"rag.top_k": top_k}):
+        rows = [components.embedder.tokenize([query])[0].ids]
+        vector = (await service.embed(rows, normalize=True))[0][0]
+
+        def search() -> list[Passage]:
+            hits = components.engine.search(query, vector, top_k_=top_k, mode="hybrid", fusion="rrf")
+            with components.store.lock:
+                texts = components.store.bm25.texts([h.id for h in hits])
+            return [Passage(h.id, h.title, texts.get(h.id, ""), h.score) for h in hits]
+
+        return await asyncio.to_thread(search)
+    # END SOLUTION
+
+
+def passage_rows(passages: list[Passage]) -> list[dict[str, Any]]:
+    return [{"index": i, "id": p.doc_id, "title": p.title, "text": p.text, "score": p.score}
+            for i, p in enumerate(passages, start=1)]
+
+
+def rag_fields(answer: str, passages: list[Passage], route: str) -> dict[str, Any]:
+    rows = passage_rows(passages)
+    cited = citations(answer, len(passages))
+    return {"answer": answer, "route": route, "citations": cited, "cited": [rows[k - 1] for k in cited],
+            "passages": rows}
+
+
+@rag_router.post("/rag", responses={**ERRORS, 200: {"content": {"text/event-stream": {}}}})
+async def rag(body: RagRequest, request: Request) -> Any:
+    """Answer ``query`` from the indexed collection, citing the passages used."""
+    # BEGIN SOLUTION c08.13: retrieve; extractive route or a budgeted prompt; run; answer with sources
+    service, components = ready_service(request)
+    if not body.query.strip():
+        raise ServiceError(422, "validation_error", "query: must contain a non-space character")
+    check_limits(service, body.max_new_tokens, ())
+    passages = await until_disconnect(request, retrieve(service, components, body.query, body.top_k))
+    if body.route == "extractive":
+        answer = extractive_answer(body.query, passages[0].text) if passages else ""
+        fields = rag_fields(f"{answer} [1]" if answer else "", passages[:1], "extractive")
+        return JSONResponse({**fields, "finish_reason": "extractive"})
+    service, engine = engine_of(request)  # the generate route needs the language model
+    chat = engine.chat
+    budget = engine.context - body.max_new_tokens
+
+    def count(messages: list[dict[str, str]]) -> int:
+        from c05_nlp_transformers.llama_tokenizer import apply_chat_template
+
+        return chat.count_tokens(apply_chat_template(messages))
+
+    with service.tracer.start_as_current_span("prompt") as span:
+        try:
+            messages, kept = await asyncio.to_thread(build_prompt, body.query, passages, budget, count)
+        except ValueError as err:
+            raise ServiceError(422, "validation_error", f"query: {err}") from err
+        span.set_attribute("rag.passages", len(kept))
+    from c05_nlp_transformers.llama_tokenizer import apply_chat_template
+
+    params = GenerationParams(max_new_tokens=body.max_new_tokens, temperature=body.temperature, seed=body.seed,
+                              do_sample=body.temperature > 0)
+    run = await start_run(service, engine, apply_chat_template(messages), params, "/rag", body.stream)
+    generation = run.generation
+    if not body.stream:
+        await until_disconnect(request, run_to_end(run))
+        return JSONResponse({**rag_fields(generation.text, kept, "generate"),
+                             "finish_reason": generation.finish_reason})
+
+    def token_event(step: TokenStep) -> dict[str, Any]:
+        final = generation.done
+        return {"token": {"id": step.id, "text": step.text, "special": step.special},
+                "generated_text": generation.text if final else None,
+                "details": {**rag_fields(generation.text, kept, "generate"),
+                            "finish_reason": generation.finish_reason} if final else None}
+
+    return EventStreamResponse(stream_events(run, token_event), service.settings.keepalive_s)
+    # END SOLUTION
