@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -114,6 +115,14 @@ def test_warm_start_reuses_both_indexes_on_disk(live: AppServer, tiny_beir: Path
     rebuilt = DocumentStore.open(collection, embed, first.embedder.dimension, path=tmp_path / "index")
     assert embedded == [6] and len(rebuilt) == 6 and rebuilt.vectors.count() == 6
     rebuilt.close()  # the process's embedded Qdrant clients are closed: the folder can be opened again
+    # BM25 lost while the vectors hold exactly the collection (a new replica of a shared Qdrant):
+    # only BM25 is rebuilt, nothing is embedded again, and searches find the same documents
+    shutil.rmtree(tmp_path / "index" / "bm25")
+    replica = DocumentStore.open(collection, embed, first.embedder.dimension, path=tmp_path / "index")
+    assert embedded == [6] and len(replica) == 6 and replica.bm25.num_docs == 6 and replica.vectors.count() == 6
+    assert replica.bm25.texts(["d3"]) == {"d3": collection.document("d3").text}
+    assert replica.metadata == {d.doc_id: {"source": collection.name, "title": d.title} for d in collection.documents}
+    replica.close()
     assert len(DocumentStore.open(collection, embed, first.embedder.dimension, path=tmp_path / "index")) == 6
 
 

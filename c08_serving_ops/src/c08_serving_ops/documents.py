@@ -78,7 +78,12 @@ class DocumentStore:
     @classmethod
     def open(cls, collection: Collection, embed: EmbedFn, dimension: int, *, path: Path | None,
              qdrant_url: str | None = None, in_memory: bool = False) -> DocumentStore:
-        """Reuse the indexes under ``path`` when both hold documents, else build both from ``collection``."""
+        """Reuse the indexes under ``path`` when both hold documents, else build both from ``collection``.
+
+        When only BM25 is missing and the vectors hold exactly the collection's documents, only
+        BM25 is rebuilt: a new replica never rewrites a shared Qdrant collection. (Documents added
+        through the API are not in the collection: then both sides are rebuilt from it.)
+        """
         # BEGIN SOLUTION c08.1: open or create both indexes; reuse them when they agree, else rebuild both
         name = f"c08-{collection.name}"
         qdrant_path = None if qdrant_url else (path / "qdrant" if path else None)
@@ -93,6 +98,12 @@ class DocumentStore:
             if bm25.num_docs and vectors.count() == bm25.num_docs:  # a warm start
                 return cls(bm25, vectors, vectors.payloads())
             bm25 = cast(MutableBM25, MutableBM25.create(path / "bm25", overwrite=True))
+            payloads = vectors.payloads() if vectors.count() == len(collection) else {}
+            if payloads and set(payloads) == set(collection.doc_ids):
+                # the vectors hold exactly the collection (a new replica of a shared Qdrant, or a lost
+                # BM25 folder): rebuild only the local BM25 and leave the vectors, and other replicas, alone
+                bm25.replace([Document(d.doc_id, "", d.text) for d in collection.documents])
+                return cls(bm25, vectors, payloads)
             if vectors.count():
                 vectors.client.delete_collection(name)
                 vectors = VectorIndex(name, dimension, path=qdrant_path, url=qdrant_url)
