@@ -12,7 +12,7 @@ ARGS ?=
 CURRICULUM_DATA_HOME ?= $(if $(wildcard ../shared/data/SHA256SUMS),$(abspath ../shared/data))
 export CURRICULUM_DATA_HOME
 
-.PHONY: setup test grade learner check-curriculum lint bench report clean
+.PHONY: setup test grade learner check-curriculum lint bench report serve clean
 
 $(STAMP): constraints.txt pyproject.toml $(MODULES:%=%/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ report: $(STAMP)  ## every module's analysis report (src/<package>/report.py): M
 	for module in $(MODULES); do \
 	  if [ -f $$module/src/$$module/report.py ]; then $(BIN)/python -m $$module.report $(ARGS) || exit 1; fi; \
 	done
+
+# The LoRA adapter of c05's fine-tune (`python -m c05_nlp_transformers.finetune` from here) is served when it exists.
+SERVE_ADAPTER := $(wildcard build/c05_lora/adapter.safetensors)
+serve: $(STAMP)  ## the RAG capstone (c08) on http://127.0.0.1:8008: XQuAD, SmolLM2 (+ LoRA when built); ARGS add flags
+	$(BIN)/python -m c08_serving_ops.serve --collection xquad --generation --torch-threads 2 \
+	  --index-path build/serve/xquad-index $(if $(SERVE_ADAPTER),--adapter-path $(SERVE_ADAPTER)) $(ARGS)
 
 clean:
 	rm -rf build

@@ -15,7 +15,7 @@ from conftest import AppServer, generation_loader, make_settings, start_app
 
 from c05_nlp_transformers.llama_tokenizer import apply_chat_template
 from c08_serving_ops.fuzz import fuzz
-from c08_serving_ops.rag import Passage, build_prompt, citations, extractive_answer, sentences
+from c08_serving_ops.rag import Passage, attribute, build_prompt, citations, extractive_answer, sentences
 from c08_serving_ops.sse import parse_sse
 
 pytestmark = pytest.mark.task("c08.13")
@@ -45,6 +45,18 @@ def test_sentences_extractive_answer_and_citations() -> None:
     assert extractive_answer("zebra", passage) == sentences(passage)[0]  # no overlap anywhere: the first sentence
     assert extractive_answer("anything", "   ") == ""
     assert citations("As [2] and [1] say, and [2] again; [7] and [0] do not exist.", 3) == [2, 1]
+
+
+def test_an_uncited_answer_is_attributed_to_the_first_passage_holding_it() -> None:
+    passages = ["Tesla died in 1943 in New York.", "Marconi sent radio waves across the Atlantic in 1901."]
+    assert attribute("Marconi", passages) == ("Marconi [2]", True)
+    assert attribute("in 1943, in New York ", passages) == ("in 1943, in New York [1]", True)  # punctuation ignored
+    assert attribute("radio WAVES", passages) == ("radio WAVES [2]", True)  # case ignored
+    assert attribute("1901", passages[:1]) == ("1901", False)  # in no passage: left uncited
+    assert attribute("Marco", passages) == ("Marco", False)  # whole words only
+    assert attribute("Tesla [1]", passages) == ("Tesla [1]", False)  # the model cited: unchanged
+    assert attribute("", passages) == ("", False)
+    assert attribute("...", passages) == ("...", False)  # no words
 
 
 def test_the_prompt_fits_its_budget(llm: Any) -> None:
@@ -99,9 +111,10 @@ def test_the_generate_route_matches_the_chat_model(rag_server: AppServer, llm: A
     messages, kept = build_prompt(QUERY, passages, 1024 - 12, counter(llm))
     assert len(kept) == 3
     reference = llm.generate_chat(messages, max_new_tokens=12)
-    assert body["answer"] == reference.text and body["route"] == "generate"
+    answer, attributed = attribute(reference.text, [p.text for p in passages])
+    assert body["answer"] == answer and body["attributed"] == attributed and body["route"] == "generate"
     assert body["finish_reason"] == reference.finish_reason
-    assert body["citations"] == citations(reference.text, 3)
+    assert body["citations"] == citations(answer, 3)
     assert [c["index"] for c in body["cited"]] == body["citations"]
 
 
@@ -114,7 +127,9 @@ def test_streaming_rag_and_its_spans(rag_server: AppServer) -> None:
     assert events[-1] == ("message", "[DONE]")
     tokens = [json.loads(data) for _, data in events[:-1]]
     final = tokens[-1]
-    assert "".join(t["token"]["text"] for t in tokens) == final["generated_text"] == final["details"]["answer"]
+    assert "".join(t["token"]["text"] for t in tokens) == final["generated_text"]
+    texts = [p["text"] for p in final["details"]["passages"]]
+    assert final["details"]["answer"] == attribute(final["generated_text"], texts)[0]
     assert len(final["details"]["passages"]) == 2 and final["details"]["route"] == "generate"
     deadline = time.monotonic() + 30
     while "request" not in {s.name for s in rag_server.spans.get_finished_spans()}:  # ends after the last byte

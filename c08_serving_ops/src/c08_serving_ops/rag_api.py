@@ -4,8 +4,10 @@ Request: ``{"query", "top_k" (1..10), "route": "generate" | "extractive", "max_n
 "temperature", "seed", "stream"}``. Answer: ``{"answer", "route", "finish_reason", "citations":
 [k, ...], "cited": [passage, ...], "passages": [{"index", "id", "title", "text", "score"}, ...]}``
 where ``passages`` are the ones the prompt holds (numbered as in the prompt, with their hybrid
-retrieval scores) and ``cited`` those the answer cites as ``[k]``. The ``extractive`` route answers
-with the best-matching sentence of the top passage and generates nothing. With ``stream``, token
+retrieval scores) and ``cited`` those the answer cites as ``[k]`` (``attributed``: the service
+appended the marker because the model cited nothing, see :func:`~c08_serving_ops.rag.attribute`).
+The ``extractive`` route answers with the best-matching sentence of the top passage and generates
+nothing. With ``stream``, token
 events as ``/generate``; the last carries ``generated_text`` and ``details`` with the RAG fields.
 
 Spans: ``retrieve`` -> ``prompt`` -> ``generate`` (the last from the shared run).
@@ -24,7 +26,7 @@ from c08_serving_ops.api import ready_service, until_disconnect
 from c08_serving_ops.errors import ServiceError
 from c08_serving_ops.generate_api import check_limits, engine_of, run_to_end, start_run, stream_events
 from c08_serving_ops.generation import SEED_LIMIT, GenerationParams, TokenStep
-from c08_serving_ops.rag import Passage, build_prompt, citations, extractive_answer
+from c08_serving_ops.rag import Passage, attribute, build_prompt, citations, extractive_answer
 from c08_serving_ops.schemas import ERRORS, MAX_QUERY_CHARS, Strict
 from c08_serving_ops.service import Components, Service
 from c08_serving_ops.sse import EventStreamResponse
@@ -65,10 +67,12 @@ def passage_rows(passages: list[Passage]) -> list[dict[str, Any]]:
 
 
 def rag_fields(answer: str, passages: list[Passage], route: str) -> dict[str, Any]:
+    """The answer (cited after generation when the model did not cite), its citations and the passages."""
     rows = passage_rows(passages)
+    answer, attributed = attribute(answer, [p.text for p in passages]) if route == "generate" else (answer, False)
     cited = citations(answer, len(passages))
     return {"answer": answer, "route": route, "citations": cited, "cited": [rows[k - 1] for k in cited],
-            "passages": rows}
+            "passages": rows, "attributed": attributed}
 
 
 @rag_router.post("/rag", responses={**ERRORS, 200: {"content": {"text/event-stream": {}}}})

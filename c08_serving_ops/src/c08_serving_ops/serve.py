@@ -78,6 +78,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--in-memory", action="store_true", default=None, help="keep the indexes in memory")
     parser.add_argument("--no-batching", dest="batching", action="store_false", default=None,
                         help="one request per forward pass (the benchmark's baseline)")
+    parser.add_argument("--generation", action="store_true", default=None,
+                        help="load SmolLM2 and serve /generate, /v1/chat/completions and /rag's generate route")
+    parser.add_argument("--quantization", choices=["fp32", "int8"], help="SmolLM2's weights (default fp32)")
+    parser.add_argument("--adapter-path", type=Path, help="c05's LoRA adapter, merged at load")
+    parser.add_argument("--torch-threads", type=int, help="torch CPU threads (default 1)")
     return parser.parse_args(argv)
 
 
@@ -85,7 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         settings = Settings.load(args.config, host=args.host, port=args.port, collection=args.collection,
-                                 index_path=args.index_path, in_memory=args.in_memory, batching=args.batching)
+                                 index_path=args.index_path, in_memory=args.in_memory, batching=args.batching,
+                                 generation=args.generation, quantization=args.quantization,
+                                 adapter_path=args.adapter_path, torch_threads=args.torch_threads)
     except (OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -26,7 +26,6 @@ from numpy.typing import NDArray
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
-from c06_retrieval_tools import load_collection
 from c08_serving_ops.batcher import FloatMatrix, Job, MicroBatcher
 from c08_serving_ops.cache import TTLCache
 from c08_serving_ops.documents import DocumentStore
@@ -37,6 +36,7 @@ from c08_serving_ops.reranker import Reranker
 from c08_serving_ops.search import SearchEngine
 from c08_serving_ops.settings import Settings
 from c08_serving_ops.tracing import tracer_of
+from c08_serving_ops.xquad import load_named_collection
 
 if TYPE_CHECKING:
     from c05_nlp_transformers.chat import ChatModel
@@ -81,18 +81,18 @@ def load_search_components(settings: Settings) -> Components:
     log = get_logger()
     started = time.perf_counter()
     embedder = Embedder(settings.model_path, settings.max_input_tokens, settings.torch_threads)
-    collection = load_collection(settings.collection)
+    collection = load_named_collection(settings.collection)
 
-    def embed_documents(texts: Sequence[str]) -> NDArray[np.float32]:
-        return embedder.encoder.encode(texts)  # (n, 384) unit vectors, from c06's disk cache when warm
+    def embed_documents(texts: Sequence[str], label: str = "embedding the collection") -> NDArray[np.float32]:
+        return embed_with_progress(embedder, texts, label)  # (n, 384) unit vectors, c06's disk cache when warm
 
     store = DocumentStore.open(collection, embed_documents, embedder.dimension, path=settings.index_path,
                                qdrant_url=settings.qdrant_url, in_memory=settings.in_memory)
     engine = SearchEngine(store, None, settings.rerank_depth)
     if settings.rerank:
         judged = collection.judged_queries()[: settings.rerank_train_queries]
-        doc_vectors = embed_documents([d.text for d in collection.documents])
-        title_vectors = embed_documents([d.title for d in collection.documents])
+        doc_vectors = embed_documents([d.text for d in collection.documents], "reranker: document vectors")
+        title_vectors = embed_documents([d.title for d in collection.documents], "reranker: title vectors")
         reranker = Reranker(collection, doc_vectors, title_vectors)
         queries = [(collection.queries[q], collection.qrels.get(q, {})) for q in judged]
         engine.reranker = reranker.train(queries, embedder.embed([q for q, _ in queries]), engine.retrieve)
@@ -100,6 +100,19 @@ def load_search_components(settings: Settings) -> Components:
              reranker=settings.rerank)
     return Components(embedder, store, engine)
     # END SOLUTION
+
+
+def embed_with_progress(embedder: Embedder, texts: Sequence[str], label: str, chunk: int = 64) -> NDArray[np.float32]:
+    """c06's cached document embeddings of ``texts``, ``chunk`` at a time under a progress bar named ``label``."""
+    from rich.progress import Progress
+
+    parts = [np.zeros((0, embedder.dimension), np.float32)]
+    with Progress(disable=len(texts) <= chunk) as bar:
+        task = bar.add_task(label, total=len(texts))
+        for start in range(0, len(texts), chunk):
+            parts.append(embedder.encoder.encode(texts[start : start + chunk]))
+            bar.advance(task, min(chunk, len(texts) - start))
+    return np.concatenate(parts)
 
 
 class BatchTelemetry:

@@ -1,0 +1,299 @@
+"""``python -m c08_serving_ops.evaluate_rag``: the RAG service's quality, latency and cost, per configuration.
+
+On XQuAD-en's held-out articles (:mod:`~c08_serving_ops.xquad`: all 240 paragraphs indexed, the
+12 held-out articles' questions asked) every configuration answers the same seeded sample of
+questions through the service's own pieces (c06 hybrid retrieval, :mod:`~c08_serving_ops.rag`'s
+budgeted prompt and citations, c05's SmolLM2):
+
+* ``extractive``: the best sentence of the top passage, no generation (cost 0 tokens);
+* ``generate-fp32`` / ``generate-int8``: SmolLM2 as shipped, float32 or per-channel int8;
+* ``lora-fp32`` / ``lora-int8``: with c05's LoRA adapter merged (``--adapter``);
+* ``router``: the extractive route when retrieval is confident, else the best generation route.
+
+Measured per configuration: retrieval recall@1/@5 of the gold paragraph, exact match and token F1
+(SQuAD v1.1; the ``[k]`` markers removed first), citation rate (the answer cites the gold
+paragraph; uncited answers are attributed after generation as /rag does, and the share so cited is
+reported), end-to-end latency p50/p95 and tokens per answer; cost per 1000 questions from the
+prompt and generated tokens at ``--usd-per-1k-tokens``. The table goes to standard output
+(Markdown) and, with the Pareto front of cost against F1, to ``--out`` (JSON and PNG).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from c08_serving_ops.rag import Passage, attribute, build_prompt, citations, extractive_answer
+from c08_serving_ops.xquad import RagQuestion
+
+if TYPE_CHECKING:
+    from c05_nlp_transformers.chat import ChatModel
+    from c08_serving_ops.service import Components
+
+MARKER = re.compile(r"\s*\[\d{1,3}\]")
+RRF_K = 60  # the fusion constant of the service's hybrid search
+PRICE = 0.0001  # USD per 1000 prompt + generated tokens (about what small hosted models cost)
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """The top passages of one question (hybrid RRF), the retrieval's seconds and its confidence in [0, 1]."""
+
+    passages: list[Passage]
+    seconds: float
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    cited_ids: list[str]
+    seconds: float
+    prompt_tokens: int
+    completion_tokens: int
+    route: str
+    attributed: bool = False  # the citation was appended by :func:`~c08_serving_ops.rag.attribute`
+
+
+@dataclass(frozen=True)
+class Row:
+    config: str
+    questions: int
+    recall_at_1: float
+    recall_at_5: float
+    exact_match: float
+    f1: float
+    citation_rate: float
+    p50_ms: float
+    p95_ms: float
+    tokens_per_answer: float  # generated tokens
+    usd_per_1k_questions: float
+    generated_share: float  # the share of questions answered by generation (the router's mix)
+    attributed_share: float  # the share of answers cited by attribution, not by the model
+
+
+def confidence(passages: Sequence[Passage]) -> float:
+    """The top passage's RRF score over its maximum (both retrievers rank it first): 1.0 means they agree."""
+    # BEGIN SOLUTION c08.15: top score / (2 / (K + 1)), 0 without passages
+    return passages[0].score / (2 / (RRF_K + 1)) if passages else 0.0
+    # END SOLUTION
+
+
+def retrieve_all(components: Components, questions: Sequence[RagQuestion], depth: int = 5) -> list[Retrieved]:
+    """Each question's hybrid top ``depth`` with full texts, as the service's /rag retrieves them."""
+    results: list[Retrieved] = []
+    for question in questions:
+        started = time.perf_counter()
+        vector = components.embedder.embed([question.question])[0]  # (384,) unit vector
+        hits = components.engine.search(question.question, vector, top_k_=depth, mode="hybrid", fusion="rrf")
+        texts = components.store.bm25.texts([h.id for h in hits])
+        passages = [Passage(h.id, h.title, texts.get(h.id, ""), h.score) for h in hits]
+        results.append(Retrieved(passages, time.perf_counter() - started, confidence(passages)))
+    return results
+
+
+def answer_extractive(question: RagQuestion, retrieved: Retrieved) -> Answer:
+    """The extractive route: the top passage's best sentence, citing it as [1]."""
+    started = time.perf_counter()
+    top = retrieved.passages[:1]
+    text = f"{extractive_answer(question.question, top[0].text)} [1]" if top else ""
+    return Answer(text, [top[0].doc_id] if top else [], retrieved.seconds + time.perf_counter() - started,
+                  0, 0, "extractive")
+
+
+def answer_generate(chat: ChatModel, question: RagQuestion, retrieved: Retrieved, *, top_k: int = 3,
+                    max_new_tokens: int = 48) -> Answer:
+    """The generate route: a budgeted prompt over the top ``top_k`` passages, greedy decoding, citations."""
+    from c05_nlp_transformers.llama_tokenizer import apply_chat_template
+
+    started = time.perf_counter()
+
+    def count(messages: list[dict[str, str]]) -> int:
+        return chat.count_tokens(apply_chat_template(messages))
+
+    messages, kept = build_prompt(question.question, retrieved.passages[:top_k], chat.context - max_new_tokens, count)
+    result = chat.generate_chat(messages, max_new_tokens=max_new_tokens)
+    text, attributed = attribute(result.text, [p.text for p in kept])  # as /rag answers
+    cited = [kept[k - 1].doc_id for k in citations(text, len(kept))]
+    return Answer(text, cited, retrieved.seconds + time.perf_counter() - started, result.prompt_tokens,
+                  result.completion_tokens, "generate", attributed)
+
+
+def score(config: str, questions: Sequence[RagQuestion], retrieved: Sequence[Retrieved],
+          answers: Sequence[Answer], usd_per_1k_tokens: float = PRICE) -> Row:
+    """One table row: the answers of ``config`` against the gold answers and paragraphs."""
+    # BEGIN SOLUTION c08.15: recall@1/5 of the gold id; EM, F1 without [k]; cites gold; p50/p95; cost
+    from c05_nlp_transformers.squad import exact_match, f1_score
+
+    if not questions or not len(questions) == len(retrieved) == len(answers):
+        raise ValueError("score needs one retrieval and one answer per question, and at least one question")
+    ranks = [[p.doc_id for p in r.passages] for r in retrieved]
+    clean = [MARKER.sub("", a.text).strip() for a in answers]
+    latencies = np.array([a.seconds for a in answers]) * 1000
+    tokens = [a.prompt_tokens + a.completion_tokens for a in answers]
+    return Row(
+        config, len(questions),
+        recall_at_1=float(np.mean([q.gold_id in r[:1] for q, r in zip(questions, ranks, strict=True)])),
+        recall_at_5=float(np.mean([q.gold_id in r[:5] for q, r in zip(questions, ranks, strict=True)])),
+        exact_match=float(np.mean([exact_match(t, q.answers) for q, t in zip(questions, clean, strict=True)])),
+        f1=float(np.mean([f1_score(t, q.answers) for q, t in zip(questions, clean, strict=True)])),
+        citation_rate=float(np.mean([q.gold_id in a.cited_ids for q, a in zip(questions, answers, strict=True)])),
+        p50_ms=float(np.percentile(latencies, 50)), p95_ms=float(np.percentile(latencies, 95)),
+        tokens_per_answer=float(np.mean([a.completion_tokens for a in answers])),
+        usd_per_1k_questions=float(np.mean(tokens)) * usd_per_1k_tokens,
+        generated_share=float(np.mean([a.route == "generate" for a in answers])),
+        attributed_share=float(np.mean([a.attributed for a in answers])),
+    )
+    # END SOLUTION
+
+
+def route(retrieved: Retrieved, threshold: float) -> str:
+    """The router: ``extractive`` when retrieval is confident (``confidence >= threshold``), else ``generate``."""
+    return "extractive" if retrieved.confidence >= threshold else "generate"
+
+
+def pareto_front(rows: Sequence[Row]) -> list[str]:
+    """The configurations no other one beats on both cost (lower) and F1 (higher), cheapest first."""
+    # BEGIN SOLUTION c08.15: keep a row unless another is no worse on both and better on one
+    def dominated(row: Row) -> bool:
+        return any(o.usd_per_1k_questions <= row.usd_per_1k_questions and o.f1 >= row.f1
+                   and (o.usd_per_1k_questions < row.usd_per_1k_questions or o.f1 > row.f1) for o in rows)
+
+    return [r.config for r in sorted(rows, key=lambda r: (r.usd_per_1k_questions, -r.f1)) if not dominated(r)]
+    # END SOLUTION
+
+
+def markdown(rows: Sequence[Row]) -> str:
+    head = ("| configuration | n | recall@1 | recall@5 | EM | F1 | cites gold | p50 ms | p95 ms | tokens/answer "
+            "| $ / 1k questions | generated | attributed |")
+    lines = [head, "|" + "---|" * 13]
+    lines += [f"| {r.config} | {r.questions} | {r.recall_at_1:.3f} | {r.recall_at_5:.3f} | {r.exact_match:.3f} "
+              f"| {r.f1:.3f} | {r.citation_rate:.3f} | {r.p50_ms:.0f} | {r.p95_ms:.0f} | {r.tokens_per_answer:.1f} "
+              f"| {r.usd_per_1k_questions:.4f} | {r.generated_share:.0%} | {r.attributed_share:.0%} |" for r in rows]
+    return "\n".join(lines)
+
+
+def plot(rows: Sequence[Row], path: Path) -> Path:
+    """F1 against cost per 1000 questions, the Pareto front joined."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    front = {name: i for i, name in enumerate(pareto_front(rows))}
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for row in rows:
+        ax.scatter(row.usd_per_1k_questions, row.f1, color="tab:red" if row.config in front else "tab:gray")
+        ax.annotate(row.config, (row.usd_per_1k_questions, row.f1), textcoords="offset points", xytext=(5, 4),
+                    fontsize=8)
+    on_front = sorted((r for r in rows if r.config in front), key=lambda r: r.usd_per_1k_questions)
+    ax.plot([r.usd_per_1k_questions for r in on_front], [r.f1 for r in on_front], color="tab:red", lw=1,
+            label="Pareto front")
+    ax.set_xlabel("USD per 1000 questions (prompt + generated tokens)")
+    ax.set_ylabel("token F1 (SQuAD)")
+    ax.set_title("RAG on XQuAD held-out articles: quality against cost")
+    ax.legend(loc="upper left")
+    ax.margins(x=0.2, y=0.1)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def evaluate(components: Components, questions: Sequence[RagQuestion], models: dict[str, ChatModel], *,
+             router_threshold: float = 1.0, top_k: int = 3, max_new_tokens: int = 48,
+             usd_per_1k_tokens: float = PRICE, progress: Callable[[str], None] = lambda _: None) -> list[Row]:
+    """The table: ``extractive``, one row per model in ``models`` (name -> chat model), and the router.
+
+    The router answers confident questions extractively and sends the others to the generation
+    configuration with the best F1 (named in its row).
+    """
+    retrieved = retrieve_all(components, questions)
+    extractive = [answer_extractive(q, r) for q, r in zip(questions, retrieved, strict=True)]
+    rows = [score("extractive", questions, retrieved, extractive, usd_per_1k_tokens)]
+    generated: dict[str, list[Answer]] = {}
+    for name, chat in models.items():
+        progress(name)
+        generated[name] = [answer_generate(chat, q, r, top_k=top_k, max_new_tokens=max_new_tokens)
+                           for q, r in zip(questions, retrieved, strict=True)]
+        rows.append(score(name, questions, retrieved, generated[name], usd_per_1k_tokens))
+    if generated:  # unconfident questions go to the generation configuration with the best F1
+        best = max(rows[1:], key=lambda r: r.f1).config
+        routed = [e if route(r, router_threshold) == "extractive" else g
+                  for r, e, g in zip(retrieved, extractive, generated[best], strict=True)]
+        rows.append(score(f"router ({best})", questions, retrieved, routed, usd_per_1k_tokens))
+    return rows
+
+
+def sample(questions: Sequence[RagQuestion], n: int, seed: int = 0) -> list[RagQuestion]:
+    """``n`` questions drawn with ``random.Random(seed)`` (all of them, in order, when n >= their number)."""
+    if n < 1:
+        raise ValueError(f"the number of questions must be >= 1, got {n}")
+    if n >= len(questions):
+        return list(questions)
+    picked = sorted(random.Random(seed).sample(range(len(questions)), n))
+    return [questions[i] for i in picked]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from c05_nlp_transformers.chat import load_chat_model
+    from c05_nlp_transformers.finetune import DEFAULT_OUT
+    from c08_serving_ops.service import load_search_components
+    from c08_serving_ops.settings import Settings
+    from c08_serving_ops.xquad import held_out_questions
+
+    parser = argparse.ArgumentParser(prog="python -m c08_serving_ops.evaluate_rag",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--questions", type=int, default=60, help="held-out questions asked (seeded sample of 301)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--adapter", type=Path, default=DEFAULT_OUT, help="c05's LoRA adapter (rows skipped if absent)")
+    parser.add_argument("--configs", default="generate-fp32,generate-int8,lora-fp32,lora-int8",
+                        help="generation configurations, comma-separated (extractive and router always run)")
+    parser.add_argument("--max-new-tokens", type=int, default=48)
+    parser.add_argument("--top-k", type=int, default=3, help="passages in the prompt")
+    parser.add_argument("--router-threshold", type=float, default=1.0, help="retrieval confidence for extractive")
+    parser.add_argument("--usd-per-1k-tokens", type=float, default=PRICE)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=Path("build/c08_rag_eval"))
+    args = parser.parse_args(argv)
+
+    configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+    for name in configs:
+        kind, _, quantization = name.partition("-")
+        if kind not in ("generate", "lora") or quantization not in ("fp32", "int8"):
+            parser.error(f"unknown configuration {name!r}: use generate-fp32, generate-int8, lora-fp32, lora-int8")
+    questions = sample(held_out_questions(), args.questions, args.seed)
+    settings = Settings.load(collection="xquad", in_memory=True, rerank=False, torch_threads=args.threads)
+    components = load_search_components(settings)
+    models: dict[str, ChatModel] = {}
+    for name in configs:
+        kind, _, quantization = name.partition("-")
+        if kind == "lora" and not args.adapter.is_file():
+            print(f"skipping {name}: no adapter at {args.adapter} (python -m c05_nlp_transformers.finetune)")
+            continue
+        models[name] = load_chat_model(quantization=quantization, adapter=args.adapter if kind == "lora" else None,
+                                       threads=args.threads)
+    rows = evaluate(components, questions, models, router_threshold=args.router_threshold, top_k=args.top_k,
+                    max_new_tokens=args.max_new_tokens, usd_per_1k_tokens=args.usd_per_1k_tokens,
+                    progress=lambda name: print(f"answering {len(questions)} questions with {name}", flush=True))
+    components.close()
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "rag_eval.json").write_text(json.dumps([asdict(r) for r in rows], indent=2) + "\n")
+    print(markdown(rows))
+    print(f"Pareto front (cost, F1): {', '.join(pareto_front(rows))}")
+    print(f"plot: {plot(rows, args.out / 'rag_pareto.png')}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
