@@ -7,7 +7,8 @@ behave like ``sklearn.decomposition.PCA``; the sign convention makes the output 
 bad data, bad hyper-parameters and an unfitted estimator raise clear errors.
 
 Also here: :func:`scoped_errors`, the one comparison with the oracle that every accuracy test
-uses (what is compared where is explained in conftest.py).
+uses, its tolerances, and :func:`assert_matches_reference`, the check c02.2 and c02.3 share (what
+is compared where is explained in conftest.py).
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ ORTHONORMAL_ATOL = 1e-12
 WHITEN_ATOL = 1e-10
 # Against sklearn on the contract data (well separated, condition number 20): same numbers.
 CONTRACT_ATOL = 1e-10
+# Against sklearn on the PCA cases (conftest.py), where the numbers are defined.
+COMPONENT_TOL = 1e-10  # on separated components (see conftest.py for the scope and why)
+VARIANCE_RTOL = 1e-12  # relative, on resolved variances
+NORMWISE_TOL = 1e-12  # max |dl| / l_max over every variance (Weyl)
+CASES = ["digits", "wine", "ill_conditioned"]
+EPS = np.finfo(np.float64).eps
 
 
 def scoped_errors(estimator: Any, case: Any, k: int | None = None) -> tuple[float, float, float]:
@@ -42,6 +49,18 @@ def scoped_errors(estimator: Any, case: Any, k: int | None = None) -> tuple[floa
     variance_error = float(variances[resolved].max()) if resolved.any() else 0.0
     normwise = normwise_relative_error(estimator.explained_variance_[:k], reference.explained_variance_[:k])
     return component_error, variance_error, normwise
+
+
+def assert_matches_reference(estimator: Any, case: Any, name: str) -> None:
+    """Components, variances and variance ratios of a fitted full PCA against sklearn's, within the scope."""
+    component_error, variance_error, normwise = scoped_errors(estimator, case)
+    assert component_error <= COMPONENT_TOL, f"{name}: component error {component_error:.2e}"
+    assert variance_error <= VARIANCE_RTOL, f"{name}: variance error {variance_error:.2e}"
+    assert normwise <= NORMWISE_TOL, f"{name}: normwise variance error {normwise:.2e}"
+    np.testing.assert_allclose(
+        estimator.explained_variance_ratio_, case.reference.explained_variance_ratio_, atol=NORMWISE_TOL
+    )
+    assert case.separated.sum() >= 4 and case.resolved.sum() >= 2  # the scope is not empty
 
 
 def contract_data() -> np.ndarray:

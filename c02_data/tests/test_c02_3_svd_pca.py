@@ -11,7 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from c02_pca_contract import PCAContract, scoped_errors
+from c02_pca_contract import (
+    CASES,
+    COMPONENT_TOL,
+    EPS,
+    NORMWISE_TOL,
+    PCAContract,
+    assert_matches_reference,
+    scoped_errors,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.decomposition import PCA
@@ -20,15 +28,10 @@ from c02_data import SVDPCA, CovariancePCA, component_errors, ill_conditioned, r
 
 pytestmark = pytest.mark.task("c02.3")
 
-COMPONENT_TOL = 1e-10  # on separated components (see conftest.py for the scope and why)
-VARIANCE_RTOL = 1e-12  # relative, on resolved variances
-NORMWISE_TOL = 1e-12  # max |dl| / l_max over every variance (Weyl)
 # Known spectrum (d features): |dl_i| / l_i <= SLACK * d * eps * s_max / s_i for the SVD route, and
 # |dv_i| <= SLACK * d * eps * s_max / gap_i for its components (Wedin), d * eps for the roundings
 # of d-term sums (measured worst ratio to d * eps * ...: 0.56 over three seeds).
 ROUNDING_SLACK = 4.0
-CASES = ["digits", "wine", "ill_conditioned"]
-EPS = np.finfo(np.float64).eps
 
 
 class TestSVDPCAContract(PCAContract):
@@ -39,13 +42,7 @@ class TestSVDPCAContract(PCAContract):
 def test_matches_sklearn_where_defined(cases, name):
     case = cases[name]
     ours = SVDPCA().fit(case.data)
-    component_error, variance_error, normwise = scoped_errors(ours, case)
-    assert component_error <= COMPONENT_TOL, f"{name}: component error {component_error:.2e}"
-    assert variance_error <= VARIANCE_RTOL, f"{name}: variance error {variance_error:.2e}"
-    assert normwise <= NORMWISE_TOL, f"{name}: normwise variance error {normwise:.2e}"
-    np.testing.assert_allclose(
-        ours.explained_variance_ratio_, case.reference.explained_variance_ratio_, atol=NORMWISE_TOL
-    )
+    assert_matches_reference(ours, case, name)
     np.testing.assert_allclose(ours.singular_values_, case.reference.singular_values_, rtol=1e-12, atol=1e-12)
 
 

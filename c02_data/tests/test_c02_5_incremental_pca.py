@@ -13,7 +13,7 @@ import functools
 
 import numpy as np
 import pytest
-from c02_pca_contract import PCAContract, scoped_errors
+from c02_pca_contract import COMPONENT_TOL, NORMWISE_TOL, VARIANCE_RTOL, PCAContract, scoped_errors
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.decomposition import IncrementalPCA as SkIncrementalPCA
@@ -23,9 +23,6 @@ from c02_data import IncrementalPCA, NotFittedError, batch_slices, component_err
 
 pytestmark = pytest.mark.task("c02.5")
 
-COMPONENT_TOL = 1e-10  # on separated components (see conftest.py for the scope and why)
-VARIANCE_RTOL = 1e-12  # relative, on resolved variances
-NORMWISE_TOL = 1e-12  # max |dl| / l_max over every variance
 # Running mean and variance: sums over <= 1797 rows of values <= 1e3 in float64.
 MOMENT_RTOL = 1e-12
 SETTINGS = {"digits": (20, 200), "wine": (5, 40), "ill_conditioned": (8, 60)}  # (k, batch size)
