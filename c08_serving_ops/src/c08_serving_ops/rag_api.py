@@ -2,13 +2,13 @@
 
 Request: ``{"query", "top_k" (1..10), "route": "generate" | "extractive", "max_new_tokens",
 "temperature", "seed", "stream"}``. Answer: ``{"answer", "route", "finish_reason", "citations":
-[k, ...], "cited": [passage, ...], "passages": [{"index", "id", "title", "text", "score"}, ...]}``
-where ``passages`` are the ones the prompt holds (numbered as in the prompt, with their hybrid
-retrieval scores) and ``cited`` those the answer cites as ``[k]`` (``attributed``: the service
-appended the marker because the model cited nothing, see :func:`~c08_serving_ops.rag.attribute`).
+[k, ...], "cited": [passage, ...], "attributed", "passages": [{"index", "id", "title", "text",
+"score"}, ...]}`` where ``passages`` are the ones the prompt holds (numbered as in the prompt, with
+their hybrid retrieval scores) and ``cited`` those the answer cites as ``[k]`` (``attributed``: the
+service appended the marker because the model cited nothing, see :func:`~c08_serving_ops.rag.attribute`).
 The ``extractive`` route answers with the best-matching sentence of the top passage and generates
-nothing. With ``stream``, token
-events as ``/generate``; the last carries ``generated_text`` and ``details`` with the RAG fields.
+nothing. With ``stream``, token events as ``/generate``; the last carries ``generated_text`` (what
+the model wrote) and ``details`` with the RAG fields.
 
 Spans: ``retrieve`` -> ``prompt`` -> ``generate`` (the last from the shared run).
 """
