@@ -88,6 +88,7 @@ def test_the_extractive_route(rag_server: AppServer) -> None:
         metrics = http.get("/metrics").text
     top = search_hits(rag_server, 1)[0]
     assert body["route"] == "extractive" and body["finish_reason"] == "extractive"
+    assert body["usage"] == {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
     assert [(p["id"], p["score"]) for p in body["passages"]] == [(top["id"], top["score"])]
     assert body["answer"].endswith(" [1]") and body["answer"][:-4] in sentences(body["passages"][0]["text"])
     assert body["citations"] == [1] and body["cited"] == body["passages"]
@@ -115,6 +116,8 @@ def test_the_generate_route_matches_the_chat_model(rag_server: AppServer, llm: A
     assert body["answer"] == answer and body["attributed"] == attributed and body["route"] == "generate"
     assert body["finish_reason"] == reference.finish_reason
     assert body["citations"] == citations(answer, 3)
+    assert body["usage"] == {"prompt_tokens": reference.prompt_tokens, "completion_tokens": reference.completion_tokens,
+                             "total_tokens": reference.prompt_tokens + reference.completion_tokens}
     assert [c["index"] for c in body["cited"]] == body["citations"]
 
 
@@ -130,6 +133,7 @@ def test_streaming_rag_and_its_spans(rag_server: AppServer) -> None:
     assert "".join(t["token"]["text"] for t in tokens) == final["generated_text"]
     texts = [p["text"] for p in final["details"]["passages"]]
     assert final["details"]["answer"] == attribute(final["generated_text"], texts)[0]
+    assert final["details"]["usage"]["completion_tokens"] == len(tokens)  # one event per token read
     assert len(final["details"]["passages"]) == 2 and final["details"]["route"] == "generate"
     deadline = time.monotonic() + 30
     while "request" not in {s.name for s in rag_server.spans.get_finished_spans()}:  # ends after the last byte

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import AppServer
 
 from c08_serving_ops import evaluate_rag
 from c08_serving_ops.evaluate_rag import (
@@ -23,14 +24,14 @@ from c08_serving_ops.evaluate_rag import (
     Row,
     confidence,
     evaluate,
-    markdown,
     pareto_front,
-    plot,
     route,
     sample,
     score,
 )
+from c08_serving_ops.evaluate_served import evaluate_served
 from c08_serving_ops.rag import Passage
+from c08_serving_ops.rag_report import markdown, plot
 from c08_serving_ops.service import Components, load_search_components
 from c08_serving_ops.settings import Settings
 from c08_serving_ops.xquad import RagQuestion, held_out_questions, load_named_collection, load_xquad_collection
@@ -165,6 +166,32 @@ def test_lora_tuned_against_untuned_and_the_router(
     assert front[0] == "extractive" and all(name in [r.config for r in rows] for name in front)
     metric("rag_lora_f1_gain", lora.f1 - untuned.f1)
     metric("rag_lora_citation_rate", lora.citation_rate)
+
+
+def test_a_served_evaluation_agrees_with_the_in_process_one(
+        gen_server: Any, app_server: Any, live: AppServer, llm: Any, questions: list[RagQuestion], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # live serves Cranfield: XQuAD questions retrieve unrelated passages (recall 0), which is fine for an
+    # oracle: over HTTP and in process, the same passages, answers, citations and tokens
+    asked = sample(questions, 3, seed=1)
+    server: AppServer = gen_server()
+    with server.client() as http:
+        served = evaluate_served(http, asked, max_new_tokens=16)
+    assert live.service.components is not None
+    local = evaluate(live.service.components, asked, {"generate-fp32": llm}, max_new_tokens=16)
+    assert [r.config for r in served] == ["served-extractive", "served-generate", "served-router"]
+    for ours, theirs in zip(served, local, strict=True):
+        for field in ("recall_at_1", "recall_at_5", "exact_match", "f1", "citation_rate", "tokens_per_answer",
+                      "usd_per_1k_questions", "generated_share", "attributed_share"):
+            assert getattr(ours, field) == pytest.approx(getattr(theirs, field)), (ours.config, field)
+        assert ours.p95_ms >= ours.p50_ms > 0
+    without_generation: AppServer = app_server()  # generation off: the generate route is 503, one row only
+    with without_generation.client() as http:
+        (only,) = evaluate_served(http, asked)
+    assert only.config == "served-extractive" and only.f1 == served[0].f1
+    out = tmp_path / "served"
+    assert evaluate_rag.main(["--url", without_generation.url, "--questions", "2", "--out", str(out)]) == 0
+    assert "| served-extractive | 2 |" in capsys.readouterr().out and (out / "rag_eval.json").is_file()
 
 
 def test_the_command_line_writes_table_json_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,6 +16,10 @@ paragraph; uncited answers are attributed after generation as /rag does, and the
 reported), end-to-end latency p50/p95 and tokens per answer; cost per 1000 questions from the
 prompt and generated tokens at ``--usd-per-1k-tokens``. The table goes to standard output
 (Markdown) and, with the Pareto front of cost against F1, to ``--out`` (JSON and PNG).
+
+``--url http://127.0.0.1:8008`` measures a running server over XQuAD instead (``make serve``):
+the same questions and scores through ``/search`` and ``/rag``, as a client sees them
+(:mod:`~c08_serving_ops.evaluate_served`).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from c08_serving_ops.rag import Passage, attribute, build_prompt, citations, extractive_answer
+from c08_serving_ops.rag_report import markdown, plot
 from c08_serving_ops.xquad import RagQuestion
 
 if TYPE_CHECKING:
@@ -172,44 +177,6 @@ def pareto_front(rows: Sequence[Row]) -> list[str]:
     # END SOLUTION
 
 
-def markdown(rows: Sequence[Row]) -> str:
-    head = ("| configuration | n | recall@1 | recall@5 | EM | F1 | cites gold | p50 ms | p95 ms | tokens/answer "
-            "| $ / 1k questions | generated | attributed |")
-    lines = [head, "|" + "---|" * 13]
-    lines += [f"| {r.config} | {r.questions} | {r.recall_at_1:.3f} | {r.recall_at_5:.3f} | {r.exact_match:.3f} "
-              f"| {r.f1:.3f} | {r.citation_rate:.3f} | {r.p50_ms:.0f} | {r.p95_ms:.0f} | {r.tokens_per_answer:.1f} "
-              f"| {r.usd_per_1k_questions:.4f} | {r.generated_share:.0%} | {r.attributed_share:.0%} |" for r in rows]
-    return "\n".join(lines)
-
-
-def plot(rows: Sequence[Row], path: Path) -> Path:
-    """F1 against cost per 1000 questions, the Pareto front joined."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    front = {name: i for i, name in enumerate(pareto_front(rows))}
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for row in rows:
-        ax.scatter(row.usd_per_1k_questions, row.f1, color="tab:red" if row.config in front else "tab:gray")
-        ax.annotate(row.config, (row.usd_per_1k_questions, row.f1), textcoords="offset points", xytext=(5, 4),
-                    fontsize=8)
-    on_front = sorted((r for r in rows if r.config in front), key=lambda r: r.usd_per_1k_questions)
-    ax.plot([r.usd_per_1k_questions for r in on_front], [r.f1 for r in on_front], color="tab:red", lw=1,
-            label="Pareto front")
-    ax.set_xlabel("USD per 1000 questions (prompt + generated tokens)")
-    ax.set_ylabel("token F1 (SQuAD)")
-    ax.set_title("RAG on XQuAD held-out articles: quality against cost")
-    ax.legend(loc="upper left")
-    ax.margins(x=0.2, y=0.1)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
 def evaluate(components: Components, questions: Sequence[RagQuestion], models: dict[str, ChatModel], *,
              router_threshold: float = 1.0, top_k: int = 3, max_new_tokens: int = 48,
              usd_per_1k_tokens: float = PRICE, progress: Callable[[str], None] = lambda _: None) -> list[Row]:
@@ -218,14 +185,17 @@ def evaluate(components: Components, questions: Sequence[RagQuestion], models: d
     The router answers confident questions extractively and sends the others to the generation
     configuration with the best F1 (named in its row).
     """
-    retrieved = retrieve_all(components, questions)
-    extractive = [answer_extractive(q, r) for q, r in zip(questions, retrieved, strict=True)]
+    retrieved = retrieve_all(components, questions)  # depth 5: recall@5 and the router's confidence
+    # the answers retrieve as /rag does, top_k deep (RRF's candidate depth follows k, so the top 3 of a
+    # depth-5 search may differ from a depth-3 one); their latency includes this retrieval
+    prompted = retrieve_all(components, questions, depth=top_k)
+    extractive = [answer_extractive(q, r) for q, r in zip(questions, prompted, strict=True)]
     rows = [score("extractive", questions, retrieved, extractive, usd_per_1k_tokens)]
     generated: dict[str, list[Answer]] = {}
     for name, chat in models.items():
         progress(name)
         generated[name] = [answer_generate(chat, q, r, top_k=top_k, max_new_tokens=max_new_tokens)
-                           for q, r in zip(questions, retrieved, strict=True)]
+                           for q, r in zip(questions, prompted, strict=True)]
         rows.append(score(name, questions, retrieved, generated[name], usd_per_1k_tokens))
     if generated:  # unconfident questions go to the generation configuration with the best F1
         best = max(rows[1:], key=lambda r: r.f1).config
@@ -245,11 +215,45 @@ def sample(questions: Sequence[RagQuestion], n: int, seed: int = 0) -> list[RagQ
     return [questions[i] for i in picked]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def in_process_rows(args: argparse.Namespace, configs: list[str], questions: list[RagQuestion]) -> list[Row]:
+    """The table of the service's pieces in this process (every configuration loaded here)."""
     from c05_nlp_transformers.chat import load_chat_model
-    from c05_nlp_transformers.finetune import DEFAULT_OUT
     from c08_serving_ops.service import load_search_components
     from c08_serving_ops.settings import Settings
+
+    settings = Settings.load(collection="xquad", in_memory=True, rerank=False, torch_threads=args.threads)
+    components = load_search_components(settings)
+    models: dict[str, ChatModel] = {}
+    for name in configs:
+        kind, _, quantization = name.partition("-")
+        if kind == "lora" and not args.adapter.is_file():
+            print(f"skipping {name}: no adapter at {args.adapter} (python -m c05_nlp_transformers.finetune)")
+            continue
+        models[name] = load_chat_model(quantization=quantization, adapter=args.adapter if kind == "lora" else None,
+                                       threads=args.threads)
+    try:
+        return evaluate(components, questions, models, router_threshold=args.router_threshold, top_k=args.top_k,
+                        max_new_tokens=args.max_new_tokens, usd_per_1k_tokens=args.usd_per_1k_tokens,
+                        progress=lambda name: print(f"answering {len(questions)} questions with {name}", flush=True))
+    finally:
+        components.close()
+
+
+def served_rows(args: argparse.Namespace, questions: list[RagQuestion]) -> list[Row]:
+    """The table of a running server (``--url``), through HTTP."""
+    import httpx
+
+    from c08_serving_ops.evaluate_served import evaluate_served
+
+    headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
+    with httpx.Client(base_url=args.url, timeout=args.timeout, headers=headers) as client:
+        return evaluate_served(client, questions, top_k=args.top_k, max_new_tokens=args.max_new_tokens,
+                               router_threshold=args.router_threshold, usd_per_1k_tokens=args.usd_per_1k_tokens,
+                               progress=lambda name: print(f"{len(questions)} questions: {name}", flush=True))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from c05_nlp_transformers.finetune import DEFAULT_OUT
     from c08_serving_ops.xquad import held_out_questions
 
     parser = argparse.ArgumentParser(prog="python -m c08_serving_ops.evaluate_rag",
@@ -259,6 +263,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--adapter", type=Path, default=DEFAULT_OUT, help="c05's LoRA adapter (rows skipped if absent)")
     parser.add_argument("--configs", default="generate-fp32,generate-int8,lora-fp32,lora-int8",
                         help="generation configurations, comma-separated (extractive and router always run)")
+    parser.add_argument("--url", help="evaluate a running server over XQuAD instead (e.g. http://127.0.0.1:8008)")
+    parser.add_argument("--api-key", help="with --url: a bearer key, when the server wants one")
+    parser.add_argument("--timeout", type=float, default=120.0, help="with --url: seconds per request")
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--top-k", type=int, default=3, help="passages in the prompt")
     parser.add_argument("--router-threshold", type=float, default=1.0, help="retrieval confidence for extractive")
@@ -273,20 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if kind not in ("generate", "lora") or quantization not in ("fp32", "int8"):
             parser.error(f"unknown configuration {name!r}: use generate-fp32, generate-int8, lora-fp32, lora-int8")
     questions = sample(held_out_questions(), args.questions, args.seed)
-    settings = Settings.load(collection="xquad", in_memory=True, rerank=False, torch_threads=args.threads)
-    components = load_search_components(settings)
-    models: dict[str, ChatModel] = {}
-    for name in configs:
-        kind, _, quantization = name.partition("-")
-        if kind == "lora" and not args.adapter.is_file():
-            print(f"skipping {name}: no adapter at {args.adapter} (python -m c05_nlp_transformers.finetune)")
-            continue
-        models[name] = load_chat_model(quantization=quantization, adapter=args.adapter if kind == "lora" else None,
-                                       threads=args.threads)
-    rows = evaluate(components, questions, models, router_threshold=args.router_threshold, top_k=args.top_k,
-                    max_new_tokens=args.max_new_tokens, usd_per_1k_tokens=args.usd_per_1k_tokens,
-                    progress=lambda name: print(f"answering {len(questions)} questions with {name}", flush=True))
-    components.close()
+    rows = served_rows(args, questions) if args.url else in_process_rows(args, configs, questions)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "rag_eval.json").write_text(json.dumps([asdict(r) for r in rows], indent=2) + "\n")
     print(markdown(rows))

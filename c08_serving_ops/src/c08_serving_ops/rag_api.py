@@ -3,9 +3,10 @@
 Request: ``{"query", "top_k" (1..10), "route": "generate" | "extractive", "max_new_tokens",
 "temperature", "seed", "stream"}``. Answer: ``{"answer", "route", "finish_reason", "citations":
 [k, ...], "cited": [passage, ...], "attributed", "passages": [{"index", "id", "title", "text",
-"score"}, ...]}`` where ``passages`` are the ones the prompt holds (numbered as in the prompt, with
-their hybrid retrieval scores) and ``cited`` those the answer cites as ``[k]`` (``attributed``: the
-service appended the marker because the model cited nothing, see :func:`~c08_serving_ops.rag.attribute`).
+"score"}, ...], "usage": {"prompt_tokens", "completion_tokens", "total_tokens"}}`` where ``passages``
+are the ones the prompt holds (numbered as in the prompt, with their hybrid retrieval scores) and
+``cited`` those the answer cites as ``[k]`` (``attributed``: the service appended the marker because
+the model cited nothing, see :func:`~c08_serving_ops.rag.attribute`).
 The ``extractive`` route answers with the best-matching sentence of the top passage and generates
 nothing. With ``stream``, token events as ``/generate``; the last carries ``generated_text`` (what
 the model wrote) and ``details`` with the RAG fields.
@@ -75,6 +76,12 @@ def rag_fields(answer: str, passages: list[Passage], route: str) -> dict[str, An
             "passages": rows, "attributed": attributed}
 
 
+def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
+    """Tokens the language model read and wrote (OpenAI's field names; the extractive route uses none)."""
+    return {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens}
+
+
 @rag_router.post("/rag", responses={**ERRORS, 200: {"content": {"text/event-stream": {}}}})
 async def rag(body: RagRequest, request: Request) -> Any:
     """Answer ``query`` from the indexed collection, citing the passages used."""
@@ -87,7 +94,7 @@ async def rag(body: RagRequest, request: Request) -> Any:
     if body.route == "extractive":
         answer = extractive_answer(body.query, passages[0].text) if passages else ""
         fields = rag_fields(f"{answer} [1]" if answer else "", passages[:1], "extractive")
-        return JSONResponse({**fields, "finish_reason": "extractive"})
+        return JSONResponse({**fields, "finish_reason": "extractive", "usage": usage(0, 0)})
     service, engine = engine_of(request)  # the generate route needs the language model
     chat = engine.chat
     budget = engine.context - body.max_new_tokens
@@ -112,14 +119,17 @@ async def rag(body: RagRequest, request: Request) -> Any:
     if not body.stream:
         await until_disconnect(request, run_to_end(run))
         return JSONResponse({**rag_fields(generation.text, kept, "generate"),
-                             "finish_reason": generation.finish_reason})
+                             "finish_reason": generation.finish_reason,
+                             "usage": usage(generation.prompt_tokens, generation.generated_tokens)})
 
     def token_event(step: TokenStep) -> dict[str, Any]:
         final = generation.done
         return {"token": {"id": step.id, "text": step.text, "special": step.special},
                 "generated_text": generation.text if final else None,
                 "details": {**rag_fields(generation.text, kept, "generate"),
-                            "finish_reason": generation.finish_reason} if final else None}
+                            "finish_reason": generation.finish_reason,
+                            "usage": usage(generation.prompt_tokens, generation.generated_tokens),
+                            } if final else None}
 
     return EventStreamResponse(stream_events(run, token_event), service.settings.keepalive_s)
     # END SOLUTION
