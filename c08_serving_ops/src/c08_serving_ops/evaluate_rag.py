@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from c06_retrieval_tools.fusion import RRF_CONSTANT  # the service's hybrid search fuses with c06's default
 from c08_serving_ops.rag import Passage, attribute, build_prompt, citations, extractive_answer
 from c08_serving_ops.rag_report import markdown, plot
 from c08_serving_ops.xquad import RagQuestion
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
     from c08_serving_ops.service import Components
 
 MARKER = re.compile(r"\s*\[\d{1,3}\]")
-RRF_K = 60  # the fusion constant of the service's hybrid search
 PRICE = 0.0001  # USD per 1000 prompt + generated tokens (about what small hosted models cost)
 
 
@@ -89,7 +89,7 @@ class Row:
 def confidence(passages: Sequence[Passage]) -> float:
     """The top passage's RRF score over its maximum (both retrievers rank it first): 1.0 means they agree."""
     # BEGIN SOLUTION c08.15: top score / (2 / (K + 1)), 0 without passages
-    return passages[0].score / (2 / (RRF_K + 1)) if passages else 0.0
+    return passages[0].score / (2 / (RRF_CONSTANT + 1)) if passages else 0.0
     # END SOLUTION
 
 
