@@ -212,6 +212,9 @@ def ddp_worker(
         if rank == 0 and result_path is not None:
             state = {name: t.detach().clone() for name, t in model.module.state_dict().items()}
             save_file(state, result_path, metadata={"seconds": repr(seconds), "world_size": str(world_size)})
+        # leave together: a rank that closes its gloo sockets while a peer still uses them can abort
+        # the peer (SIGABRT, "terminate called without an active exception"; seen once in CI)
+        dist.barrier()
         return seconds
     finally:
         dist.destroy_process_group()
