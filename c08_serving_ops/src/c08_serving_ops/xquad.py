@@ -15,10 +15,15 @@ by article, seed 0: 36 training articles, 12 held out). Here
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from c06_retrieval_tools.collection import Collection, Document
+
+if TYPE_CHECKING:
+    from c05_nlp_transformers.squad import QAExample
 
 NAME = "xquad"
 
@@ -33,14 +38,13 @@ class RagQuestion:
     article: str
 
 
-def _paragraph_ids(home: Path | None) -> tuple[list[Document], dict[tuple[str, str], str]]:
-    from c05_nlp_transformers.squad import load_xquad
-
+def _paragraph_ids(examples: Sequence[QAExample]) -> tuple[list[Document], dict[tuple[str, str], str]]:
+    """Every distinct paragraph as a document, and each (article, paragraph) pair's document id."""
     documents: list[Document] = []
     ids: dict[tuple[str, str], str] = {}  # (article, paragraph text) -> document id
     articles: dict[str, int] = {}  # article -> its number, in file order
     paragraphs: dict[str, int] = {}  # article -> paragraphs numbered so far
-    for example in load_xquad(home):
+    for example in examples:
         key = (example.article, example.context)
         if key in ids:
             continue
@@ -56,8 +60,9 @@ def load_xquad_collection(home: Path | None = None) -> Collection:
     from c05_nlp_transformers.squad import load_xquad, split_by_article
 
     # BEGIN SOLUTION c08.15: every paragraph a document; queries q0, q1, ... from c05's training split only
-    documents, ids = _paragraph_ids(home)
-    train, _ = split_by_article(load_xquad(home))
+    examples = load_xquad(home)
+    documents, ids = _paragraph_ids(examples)
+    train, _ = split_by_article(examples)
     queries = {f"q{i}": e.question for i, e in enumerate(train)}
     qrels = {f"q{i}": {ids[(e.article, e.context)]: 1} for i, e in enumerate(train)}
     return Collection(NAME, documents, queries, qrels)
@@ -68,8 +73,9 @@ def held_out_questions(home: Path | None = None) -> list[RagQuestion]:
     """The 301 questions of the 12 held-out articles (c05's split, seed 0), in file order."""
     from c05_nlp_transformers.squad import load_xquad, split_by_article
 
-    _, ids = _paragraph_ids(home)
-    _, test = split_by_article(load_xquad(home))
+    examples = load_xquad(home)
+    _, ids = _paragraph_ids(examples)
+    _, test = split_by_article(examples)
     return [RagQuestion(e.question, e.answers, ids[(e.article, e.context)], e.article) for e in test]
 
 
