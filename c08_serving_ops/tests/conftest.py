@@ -82,6 +82,23 @@ class AppServer:
     def client(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=60.0, **kwargs)
 
+    def finished_spans(self, *names: str, timeout_s: float = 30.0) -> list[Any]:
+        """The finished spans once each of ``names`` has finished at least once.
+
+        A ``request`` span ends in the middleware just after the last byte is sent, so a client can
+        hold its whole response before the span is exported: reading the exporter at once races.
+        """
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self.service.provider.force_flush()
+            spans = list(self.spans.get_finished_spans())
+            missing = set(names) - {s.name for s in spans}
+            if not missing:
+                return spans
+            if time.monotonic() > deadline:
+                raise AssertionError(f"spans {sorted(missing)} not finished after {timeout_s} s")
+            time.sleep(0.01)
+
     def wait_ready(self, timeout_s: float = START_TIMEOUT_S) -> AppServer:
         """Block until the service is ready; re-raise what loading raised (a stub's NotImplementedError)."""
         deadline = time.monotonic() + timeout_s

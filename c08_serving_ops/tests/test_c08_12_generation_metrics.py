@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from typing import Any
 
 import httpx
@@ -68,7 +67,7 @@ def test_spans_request_tokenize_generate(gen_server: Any) -> None:
     server.spans.clear()
     with server.client() as http:
         assert http.post("/generate", json={"inputs": PROMPT, "parameters": {"max_new_tokens": 3}}).status_code == 200
-    spans = {s.name: s for s in server.spans.get_finished_spans()}
+    spans = {s.name: s for s in server.finished_spans("request", "tokenize", "generate")}
     request, tokenize, generate = spans["request"], spans["tokenize"], spans["generate"]
     assert tokenize.parent is not None and tokenize.parent.span_id == request.context.span_id
     assert generate.parent is not None and generate.parent.span_id == request.context.span_id
@@ -84,11 +83,7 @@ def test_a_cancelled_generation_is_marked(gen_server: Any) -> None:
     server.spans.clear()
     with server.client() as http, pytest.raises(httpx.ReadTimeout):
         http.post("/generate", json={"inputs": PROMPT, "parameters": {"max_new_tokens": 300}}, timeout=0.5)
-    deadline = time.monotonic() + 30
-    while not [s for s in server.spans.get_finished_spans() if s.name == "generate"]:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    generate = next(s for s in server.spans.get_finished_spans() if s.name == "generate")
+    generate = next(s for s in server.finished_spans("generate") if s.name == "generate")
     attributes = dict(generate.attributes or {})
     assert attributes["generation.cancelled"] is True and attributes["generation.finish_reason"] == "cancelled"
 

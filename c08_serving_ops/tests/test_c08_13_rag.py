@@ -7,7 +7,6 @@ the prompt budget; ``ChatModel.generate_chat`` on the same messages for the answ
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
@@ -135,11 +134,7 @@ def test_streaming_rag_and_its_spans(rag_server: AppServer) -> None:
     assert final["details"]["answer"] == attribute(final["generated_text"], texts)[0]
     assert final["details"]["usage"]["completion_tokens"] == len(tokens)  # one event per token read
     assert len(final["details"]["passages"]) == 2 and final["details"]["route"] == "generate"
-    deadline = time.monotonic() + 30
-    while "request" not in {s.name for s in rag_server.spans.get_finished_spans()}:  # ends after the last byte
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    spans = {s.name: s for s in rag_server.spans.get_finished_spans()}
+    spans = {s.name: s for s in rag_server.finished_spans("request", "retrieve", "prompt", "generate")}
     request = spans["request"]
     for name in ("retrieve", "prompt", "generate"):
         assert spans[name].parent is not None and spans[name].parent.span_id == request.context.span_id

@@ -188,6 +188,7 @@ async def stream_events(run: Run, event: Any) -> AsyncIterator[bytes]:
             chunk = event(step)
             if chunk is not None:
                 yield sse_event(chunk)
+        await run.end()  # freed and recorded before the client can see the end of the stream
         yield DONE
     except (asyncio.CancelledError, GeneratorExit):
         await run.end(cancelled=True)
