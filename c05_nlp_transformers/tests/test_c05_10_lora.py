@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import copy
 import random
+from pathlib import Path
 
 import pytest
 import torch
 
-from c05_nlp_transformers.finetune import FinetuneConfig, answer, evaluate, train_lora, training_pair
+from c05_nlp_transformers.finetune import FinetuneConfig, answer, evaluate, main, train_lora, training_pair
 from c05_nlp_transformers.lora import (
     LoRALinear,
     apply_lora,
@@ -175,3 +176,14 @@ def test_quick_finetune_improves_f1(smollm, smollm_tokenizer, xquad, metric):
     assert em_after >= em_before
     assert answer(model, smollm_tokenizer, questions[0], short_context=True)
     metric("lora_f1_gain_quick", f1_after - f1_before)
+
+
+def test_the_command_line_scores_trains_and_saves(smollm, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "adapter.safetensors"
+    assert main(["--steps", "2", "--eval-questions", "2", "--short-context", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "train 889 questions, held-out sample 2 (split by article, seed 0)" in printed
+    assert "trained 2 steps" in printed and "F1 " in printed
+    layers = lora_layers(load_lora(copy.deepcopy(smollm[0]), out))
+    assert len(layers) == 4 * len(smollm[0].layers)  # q, k, v and o in every block
+    assert any(float(layer.lora_B.weight.abs().max()) > 0 for layer in layers.values())  # B starts at 0: trained

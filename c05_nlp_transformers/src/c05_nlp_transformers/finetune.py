@@ -108,7 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=FinetuneConfig.lr)
     parser.add_argument("--r", type=int, default=FinetuneConfig.r)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--eval-questions", type=int, default=30, help="held-out questions scored (seeded sample)")
+    parser.add_argument("--eval-questions", type=int, default=None,
+                        help="score a seeded sample of this many held-out questions (default: all of them)")
     parser.add_argument("--short-context", action="store_true", help="the answer's sentence as context")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -119,7 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     model, gguf = load_llama()
     tokenizer = tokenizer_from_gguf(gguf.metadata)
     train, test = split_by_article(load_xquad(), seed=args.seed)
-    test = random.Random(args.seed).sample(test, min(args.eval_questions, len(test)))
+    if args.eval_questions is not None:
+        test = random.Random(args.seed).sample(test, min(args.eval_questions, len(test)))
     print(f"train {len(train)} questions, held-out sample {len(test)} (split by article, seed {args.seed})")
     before = evaluate(model, tokenizer, test, short_context=args.short_context)
     print(f"before: EM {before[0]:.3f}  F1 {before[1]:.3f}  ({time.perf_counter() - start:.0f} s)")
