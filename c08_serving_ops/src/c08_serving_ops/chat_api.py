@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse
 
 from c08_serving_ops.api import until_disconnect
 from c08_serving_ops.errors import ServiceError
-from c08_serving_ops.generate_api import check_limits, engine_of, run_to_end, start_run, stream_events
+from c08_serving_ops.generate_api import check_limits, engine_of, run_to_end, start_run, stream_events, usage
 from c08_serving_ops.generation import SEED_LIMIT, GenerationParams, TokenStep
 from c08_serving_ops.schemas import ERRORS
 from c08_serving_ops.sse import EventStreamResponse
@@ -101,8 +101,7 @@ async def chat_completions(body: ChatRequest, request: Request) -> Any:
             "system_fingerprint": None,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": generation.text},
                          "logprobs": None, "finish_reason": FINISH_REASONS[generation.finish_reason or "length"]}],
-            "usage": {"prompt_tokens": generation.prompt_tokens, "completion_tokens": generation.generated_tokens,
-                      "total_tokens": generation.prompt_tokens + generation.generated_tokens}})
+            "usage": usage(generation.prompt_tokens, generation.generated_tokens)})
     first = True
 
     def chunk(step: TokenStep) -> dict[str, Any] | None:

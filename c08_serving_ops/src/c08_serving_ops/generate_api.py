@@ -215,6 +215,12 @@ def details(generation: Generation) -> dict[str, Any]:
             "prompt_tokens": generation.prompt_tokens, "seed": generation.seed}
 
 
+def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
+    """Tokens the language model read and wrote, under OpenAI's field names (/v1/chat/completions, /rag)."""
+    return {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens}
+
+
 @generation_router.post("/generate", responses={**ERRORS, 200: {"content": {"text/event-stream": {}}}})
 async def generate(body: GenerateRequest, request: Request) -> Any:
     """Generate a continuation of ``inputs``: one JSON answer, or (``stream``) one SSE event per token."""

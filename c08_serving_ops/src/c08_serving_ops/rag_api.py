@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse
 
 from c08_serving_ops.api import ready_service, until_disconnect
 from c08_serving_ops.errors import ServiceError
-from c08_serving_ops.generate_api import check_limits, engine_of, run_to_end, start_run, stream_events
+from c08_serving_ops.generate_api import check_limits, engine_of, run_to_end, start_run, stream_events, usage
 from c08_serving_ops.generation import SEED_LIMIT, GenerationParams, TokenStep
 from c08_serving_ops.rag import Passage, attribute, build_prompt, citations, extractive_answer
 from c08_serving_ops.schemas import ERRORS, MAX_QUERY_CHARS, Strict
@@ -76,12 +76,6 @@ def rag_fields(answer: str, passages: list[Passage], route: str) -> dict[str, An
             "passages": rows, "attributed": attributed}
 
 
-def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
-    """Tokens the language model read and wrote (OpenAI's field names; the extractive route uses none)."""
-    return {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens}
-
-
 @rag_router.post("/rag", responses={**ERRORS, 200: {"content": {"text/event-stream": {}}}})
 async def rag(body: RagRequest, request: Request) -> Any:
     """Answer ``query`` from the indexed collection, citing the passages used."""
@@ -94,7 +88,7 @@ async def rag(body: RagRequest, request: Request) -> Any:
     if body.route == "extractive":
         answer = extractive_answer(body.query, passages[0].text) if passages else ""
         fields = rag_fields(f"{answer} [1]" if answer else "", passages[:1], "extractive")
-        return JSONResponse({**fields, "finish_reason": "extractive", "usage": usage(0, 0)})
+        return JSONResponse({**fields, "finish_reason": "extractive", "usage": usage(0, 0)})  # generates nothing
     service, engine = engine_of(request)  # the generate route needs the language model
     chat = engine.chat
     budget = engine.context - body.max_new_tokens
