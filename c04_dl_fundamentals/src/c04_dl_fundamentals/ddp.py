@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing as mp
+import os
 import socket
+import sys
 import tempfile
 import time
 import traceback
@@ -212,9 +214,7 @@ def ddp_worker(
         if rank == 0 and result_path is not None:
             state = {name: t.detach().clone() for name, t in model.module.state_dict().items()}
             save_file(state, result_path, metadata={"seconds": repr(seconds), "world_size": str(world_size)})
-        # leave together: a rank that closes its gloo sockets while a peer still uses them can abort
-        # the peer (SIGABRT, "terminate called without an active exception"; seen once in CI)
-        dist.barrier()
+        dist.barrier()  # leave together: no rank closes its gloo sockets while a peer still uses them
         return seconds
     finally:
         dist.destroy_process_group()
@@ -232,12 +232,21 @@ def _spawned_worker(
     fail_rank: int | None,
     errors: SimpleQueue[str],
 ) -> None:
-    """The entry point of each spawned process: run the rank, report any error to the parent."""
+    """The entry point of each spawned process: run the rank, report any error to the parent.
+
+    A rank that finished leaves with ``os._exit(0)``, skipping interpreter finalisation: gloo's C++
+    threads can still be alive there (the DDP reducer keeps the process group after
+    ``destroy_process_group``), and tearing them down with the interpreter aborted a rank in CI twice
+    (SIGABRT, "terminate called without an active exception"). Its result file is closed by then.
+    """
     try:
         ddp_worker(rank, world_size, port, config, data, result_path, fail_rank)
     except BaseException:
         errors.put(f"rank {rank}: {traceback.format_exc()}")
         raise SystemExit(1) from None
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def read_result(path: str | Path) -> DDPResult:
