@@ -25,6 +25,7 @@ from c08_serving_ops.generate_api import generation_router
 from c08_serving_ops.limiter import OverloadGuard, RateLimiter
 from c08_serving_ops.middleware import GuardMiddleware, ObserveMiddleware
 from c08_serving_ops.rag_api import rag_router
+from c08_serving_ops.schemas import install_openapi
 from c08_serving_ops.service import Loader, Service, load_components
 from c08_serving_ops.settings import Settings
 from c08_serving_ops.tracing import make_tracer_provider
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_compon
     app.state.limiter = RateLimiter(settings.rate_per_s, settings.burst, settings.max_clients)
     app.state.guard = OverloadGuard(settings.max_in_flight)
     install_error_handlers(app)
+    install_openapi(app, settings)  # the schema states this app's limits
     for router in routers if routers is not None else ALL_ROUTERS:
         app.include_router(router)
     app.add_middleware(GuardMiddleware, service=service, limiter=app.state.limiter, guard=app.state.guard)
