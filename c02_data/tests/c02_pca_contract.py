@@ -18,7 +18,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pytest
+import scipy.sparse
+from sklearn.base import clone
 from sklearn.decomposition import PCA
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from c02_data import BasePCA, NotFittedError, component_errors, gapped, normwise_relative_error, relative_errors
 
@@ -68,24 +72,26 @@ def contract_data() -> np.ndarray:
     return gapped(60, 8, 3, seed=11).data
 
 
+# scikit-learn's validation (validate_data / check_array): its error types and messages.
 BAD_DATA = [
-    ("a string", TypeError, r"X must be a 2-D array-like of numbers, got str"),
-    (None, TypeError, r"got NoneType"),
-    ([[1.0, 2.0], [3.0]], TypeError, r"X must be a 2-D array-like"),
-    (np.array([["a", "b"], ["c", "d"]]), TypeError, r"X has dtype <U1; only real numbers"),
-    (np.ones((4, 3), dtype=complex), TypeError, r"dtype complex128"),
-    (np.ones((4, 3), dtype=object), TypeError, r"dtype object"),
-    (np.ones(5), ValueError, r"X must be 2-D \(n_samples, n_features\), got a 1-D array .*reshape\(-1, 1\)"),
-    (np.ones((2, 3, 4)), ValueError, r"got a 3-D array of shape \(2, 3, 4\)"),
-    (np.ones((0, 3)), ValueError, r"X has 0 sample\(s\) but at least 2 are needed"),
-    (np.ones((1, 3)), ValueError, r"X has 1 sample\(s\) but at least 2"),
-    (np.ones((4, 0)), ValueError, r"X has 0 features"),
-    (np.array([[1.0, 2.0], [np.nan, 1.0], [3.0, 4.0]]), ValueError, r"NaN or infinity \(first at row 1, column 0\)"),
-    (np.array([[1.0, 2.0], [2.0, np.inf]]), ValueError, r"NaN or infinity \(first at row 1, column 1\)"),
-    (np.array([[1.0, -np.inf], [2.0, 1.0]]), ValueError, r"NaN or infinity"),
+    ("a string", ValueError, r"could not convert string to float: 'a string'"),
+    (None, ValueError, r"Expected 2D array, got scalar array instead"),
+    ([[1.0, 2.0], [3.0]], ValueError, r"inhomogeneous shape"),
+    (np.array([["a", "b"], ["c", "d"]]), ValueError, r"could not convert string to float"),
+    (np.array([[{}, 1.0], [2.0, 3.0]], dtype=object), TypeError, r"float\(\) argument must be .* not 'dict'"),
+    (np.ones((4, 3), dtype=complex), ValueError, r"Complex data not supported"),
+    (scipy.sparse.csr_array(np.eye(4)), TypeError, r"Sparse data was passed for X, but dense data is required"),
+    (np.ones(5), ValueError, r"(?s)Expected 2D array, got 1D array instead.*Reshape your data"),
+    (np.ones((2, 3, 4)), ValueError, r"Found array with dim 3, while dim <= 2 is required"),
+    (np.ones((0, 3)), ValueError, r"Found array with 0 sample\(s\) \(shape=\(0, 3\)\) while a minimum of 2"),
+    (np.ones((1, 3)), ValueError, r"Found array with 1 sample\(s\) \(shape=\(1, 3\)\) while a minimum of 2"),
+    (np.ones((4, 0)), ValueError, r"Found array with 0 feature\(s\) \(shape=\(4, 0\)\) while a minimum of 1"),
+    (np.array([[1.0, 2.0], [np.nan, 1.0], [3.0, 4.0]]), ValueError, r"Input X contains NaN"),
+    (np.array([[1.0, 2.0], [2.0, np.inf]]), ValueError, r"Input X contains infinity"),
+    (np.array([[1.0, -np.inf], [2.0, 1.0]]), ValueError, r"Input X contains infinity"),
 ]
 BAD_DATA_IDS = [
-    "string", "none", "ragged", "text", "complex", "object", "1d", "3d",
+    "string", "none", "ragged", "text", "object-dict", "complex", "sparse", "1d", "3d",
     "no-samples", "one-sample", "no-features", "nan", "inf", "minus-inf",
 ]
 BAD_N_COMPONENTS = [
@@ -168,10 +174,11 @@ class PCAContract:
         if n_components is None:
             np.testing.assert_allclose(estimator.inverse_transform(scores), data, rtol=ROUND_TRIP_RTOL, atol=1e-9)
 
-    def test_accepts_lists_ints_float32_and_views_without_modifying_them(self):
+    def test_accepts_lists_ints_float32_objects_and_views_without_modifying_them(self):
         data = contract_data()
         expected = self.make().fit(data).components_
-        for variant in (data.tolist(), np.asfortranarray(data), data.astype(np.float32), data[::-1]):
+        variants = (data.tolist(), np.asfortranarray(data), data.astype(np.float32), data[::-1], data.astype(object))
+        for variant in variants:
             before = np.array(variant, copy=True)
             components = self.make().fit(variant).components_
             np.testing.assert_array_equal(np.asarray(variant), before)  # input untouched
@@ -196,22 +203,41 @@ class PCAContract:
 
     def test_unfitted_estimator_refuses_to_transform(self):
         estimator = self.make()
+        name = type(estimator).__name__
         for method, argument in (("transform", contract_data()), ("inverse_transform", np.ones((2, 3)))):
-            with pytest.raises(NotFittedError, match=r"is not fitted yet: call fit\(X\) first"):
+            with pytest.raises(NotFittedError, match=rf"This {name} instance is not fitted yet. Call 'fit'"):
                 getattr(estimator, method)(argument)
         assert issubclass(NotFittedError, ValueError) and issubclass(NotFittedError, AttributeError)
+
+    def test_is_a_scikit_learn_transformer(self):
+        """clone, get_params, set_params, feature names out, and a place in a Pipeline."""
+        data = contract_data()
+        estimator = self.make(n_components=3)
+        assert estimator.get_params()["n_components"] == 3 and estimator.set_params(whiten=True) is estimator
+        copy = clone(estimator)
+        assert copy is not estimator and copy.get_params() == estimator.get_params()
+        estimator.fit(data)
+        names = estimator.get_feature_names_out()
+        assert list(names) == [f"{type(estimator).__name__.lower()}{i}" for i in range(3)]
+        pipeline = make_pipeline(StandardScaler(), self.make(n_components=3)).fit(data)
+        scaled = StandardScaler().fit_transform(data)
+        np.testing.assert_allclose(pipeline.transform(data), self.make(n_components=3).fit(scaled).transform(scaled))
 
     def test_transform_checks_shapes_and_values(self):
         estimator = self.make(n_components=3).fit(contract_data())
         name = type(estimator).__name__
-        with pytest.raises(ValueError, match=rf"X has 7 columns but {name} was fitted on 8 features"):
+        with pytest.raises(ValueError, match=rf"X has 7 features, but {name} is expecting 8 features as input"):
             estimator.transform(np.ones((4, 7)))
-        with pytest.raises(ValueError, match=r"X must be 2-D"):
+        with pytest.raises(ValueError, match=r"Expected 2D array, got 1D array instead"):
             estimator.transform(np.ones(8))
-        with pytest.raises(ValueError, match=r"X has 0 sample"):
+        with pytest.raises(ValueError, match=r"Found array with 0 sample\(s\)"):
             estimator.transform(np.ones((0, 8)))
-        with pytest.raises(ValueError, match=r"NaN or infinity"):
+        with pytest.raises(ValueError, match=r"Input X contains NaN"):
             estimator.transform(np.full((2, 8), np.nan))
-        with pytest.raises(ValueError, match=rf"Z has 8 columns but {name} has 3 components"):
+        with pytest.raises(TypeError, match=r"Sparse data was passed for X"):
+            estimator.transform(scipy.sparse.csr_matrix(np.ones((2, 8))))
+        with pytest.raises(ValueError, match=rf"Z has 8 features, but {name} is expecting 3 components as input"):
             estimator.inverse_transform(np.ones((4, 8)))
+        with pytest.raises(ValueError, match=r"Input Z contains NaN"):
+            estimator.inverse_transform(np.full((2, 3), np.nan))
         assert estimator.transform(np.ones((1, 8))).shape == (1, 3)  # one sample is fine after fit

@@ -83,7 +83,7 @@ def test_flip_signs_and_check_data_directly():
     np.testing.assert_array_equal(flipped, rows * signs[:, None])
     checked = check_data([[1, 2], [3, 4]], min_samples=2)
     assert checked.dtype == np.float64 and checked.shape == (2, 2)
-    with pytest.raises(ValueError, match=r"Z has 3 columns but 2 are expected"):
+    with pytest.raises(ValueError, match=r"Z has 3 features, but 2 are expected"):
         check_data(np.ones((2, 3)), name="Z", n_features=2)
 
 

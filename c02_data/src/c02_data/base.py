@@ -3,9 +3,16 @@
 PCA finds the orthonormal directions (principal components) along which
 centred data varies most. Whatever the algorithm (covariance + ``eigh``, SVD,
 randomized, incremental), the result is the same set of numbers, so they all
-share one base class with scikit-learn's conventions:
+share one base class, a real scikit-learn transformer: it inherits
+:class:`sklearn.base.BaseEstimator` (``get_params``, ``set_params``, ``clone``,
+the ``repr``) and :class:`sklearn.base.TransformerMixin` (``fit_transform``,
+``set_output``), names its output columns (``get_feature_names_out``), and passes
+scikit-learn's own ``check_estimator``. So it works inside a ``Pipeline`` or a
+``GridSearchCV`` like ``sklearn.decomposition.PCA``. The contract:
 
-* ``fit(X)`` validates ``X``, learns and returns ``self``; hyper-parameters are
+* ``__init__`` only stores its arguments (``clone`` and ``set_params`` rely on it);
+* ``fit(X)`` validates ``X`` with scikit-learn's ``validate_data`` (see
+  ``validation.py``), learns and returns ``self``; hyper-parameters are
   checked in ``fit`` (not ``__init__``), so bad values fail with a clear error;
 * learned attributes end in ``_``: ``mean_`` (n_features,), ``components_``
   (n_components, n_features) with orthonormal rows, ``explained_variance_``
@@ -15,7 +22,8 @@ share one base class with scikit-learn's conventions:
 * ``transform(X) = (X - mean_) @ components_.T``, divided by
   ``sqrt(explained_variance_)`` when ``whiten=True`` (unit variance outputs);
   ``inverse_transform`` undoes it; both refuse an unfitted estimator
-  (:class:`NotFittedError`) and the wrong number of columns.
+  (scikit-learn's :class:`NotFittedError`, through ``check_is_fitted``) and the
+  wrong number of columns (the feature count ``fit`` recorded).
 
 **Sign convention.** An eigenvector or singular vector is only defined up to
 its sign: ``v`` and ``-v`` are equally valid, and different LAPACK routines, or
@@ -29,15 +37,16 @@ for every estimator.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from c02_data.validation import FloatArray, check_choice, check_data, check_n_components
 
-
-class NotFittedError(ValueError, AttributeError):
-    """An estimator was used before ``fit`` (a ValueError and an AttributeError, like scikit-learn's)."""
+__all__ = ["BasePCA", "NotFittedError", "flip_signs"]  # NotFittedError: scikit-learn's, re-exported
 
 
 def flip_signs(components: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -59,11 +68,14 @@ def flip_signs(components: FloatArray) -> tuple[FloatArray, FloatArray]:
     # END SOLUTION
 
 
-class BasePCA(ABC):
+# The mixins come before BaseEstimator, as scikit-learn requires (check_mixin_order): their
+# __sklearn_tags__ run after BaseEstimator's and add the transformer tags.
+class BasePCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator, ABC):  # type: ignore[misc]
     """The shared estimator: validation, fitted attributes, transform and inverse transform.
 
     Subclasses implement :meth:`_fit` (the algorithm) and may extend
-    :meth:`_check_params` (their own hyper-parameters).
+    :meth:`_check_params` (their own hyper-parameters). ``fit_transform`` comes
+    from :class:`~sklearn.base.TransformerMixin` (``fit(X).transform(X)``).
     """
 
     mean_: FloatArray  # (n_features,)
@@ -79,9 +91,24 @@ class BasePCA(ABC):
         self.n_components = n_components
         self.whiten = whiten
 
-    def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.endswith("_"))
-        return f"{type(self).__name__}({params})"
+    def __sklearn_tags__(self) -> Any:
+        """What ``check_estimator`` and the rest of scikit-learn may expect: dense input, float64 output.
+
+        These are the defaults of a transformer, written out because they are a
+        decision: sparse input is refused (centring would densify it), NaN is
+        refused, and every result is float64 whatever the input dtype (scikit-learn's
+        PCA keeps float32; it says so with ``preserves_dtype = ["float64", "float32"]``).
+        """
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        tags.transformer_tags.preserves_dtype = ["float64"]
+        return tags
+
+    @property
+    def _n_features_out(self) -> int:
+        """Output columns, for ``get_feature_names_out`` (``covariancepca0``, ...); absent before fit."""
+        return int(self.components_.shape[0])
 
     # -- the algorithm -------------------------------------------------------------------------
     @abstractmethod
@@ -95,17 +122,14 @@ class BasePCA(ABC):
     # -- the contract ----------------------------------------------------------------------------
     def fit(self, X: object, y: object = None) -> Self:  # noqa: N803 (scikit-learn names)
         """Learn the principal components of ``X`` (n_samples >= 2, n_features >= 1); returns ``self``."""
-        # BEGIN SOLUTION c02.2: check params, check X (2 samples at least), resolve n_components, run _fit
+        # BEGIN SOLUTION c02.2: check params, validate X (reset: record n_features_in_; 2 samples), run _fit
         self._check_params()
-        data = check_data(X, min_samples=2)
+        # Dense float64, 2-D, finite, at least 2 rows; records n_features_in_ (and feature_names_in_ for a frame).
+        data = validate_data(self, X, accept_sparse=False, dtype=np.float64, ensure_min_samples=2)
         n_components = check_n_components(self.n_components, *data.shape, owner=type(self).__name__)
         self._fit(data, n_components)
         return self
         # END SOLUTION
-
-    def fit_transform(self, X: object, y: object = None) -> FloatArray:  # noqa: N803 (scikit-learn names)
-        """``fit(X)`` then ``transform(X)``: (n_samples, n_components)."""
-        return self.fit(X).transform(X)
 
     def _store(
         self,
@@ -137,13 +161,6 @@ class BasePCA(ABC):
         self.n_samples_ = n_samples
         # END SOLUTION
 
-    def _check_fitted(self) -> None:
-        """Raise :class:`NotFittedError` unless ``fit`` has run."""
-        # BEGIN SOLUTION c02.2: look for components_, else say to call fit first
-        if not hasattr(self, "components_"):
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit(X) first")
-        # END SOLUTION
-
     def _whitening_scale(self) -> FloatArray:
         """(n_components,) ``sqrt(explained_variance_)``, floored at machine epsilon.
 
@@ -155,10 +172,9 @@ class BasePCA(ABC):
 
     def transform(self, X: object) -> FloatArray:  # noqa: N803 (scikit-learn names)
         """Project ``X`` (n_samples, n_features) onto the components: (n_samples, n_components)."""
-        # BEGIN SOLUTION c02.2: check fitted, check X against n_features_in_, centre, project, whiten
-        self._check_fitted()
-        expected = f"{type(self).__name__} was fitted on {self.n_features_in_} features"
-        data = check_data(X, n_features=self.n_features_in_, expected=expected)
+        # BEGIN SOLUTION c02.2: check fitted, validate X against n_features_in_ (no reset), centre, project, whiten
+        check_is_fitted(self, "components_")
+        data: FloatArray = validate_data(self, X, accept_sparse=False, dtype=np.float64, reset=False)
         projected = (data - self.mean_) @ self.components_.T  # (n_samples, n_components)
         if self.whiten:
             projected /= self._whitening_scale()
@@ -172,8 +188,8 @@ class BasePCA(ABC):
         span of the components (the reconstruction PCA minimises the error of).
         """
         # BEGIN SOLUTION c02.2: check fitted and Z (n_components_ columns), unwhiten, map back, add mean
-        self._check_fitted()
-        expected = f"{type(self).__name__} has {self.n_components_} components"
+        check_is_fitted(self, "components_")
+        expected = f"{type(self).__name__} is expecting {self.n_components_} components as input"
         scores = check_data(Z, name="Z", n_features=self.n_components_, expected=expected)
         if self.whiten:
             scores = scores * self._whitening_scale()

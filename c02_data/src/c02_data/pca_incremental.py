@@ -30,9 +30,10 @@ from typing import Self
 
 import numpy as np
 import scipy.linalg
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from c02_data.base import BasePCA
-from c02_data.validation import FloatArray, check_data, check_int, check_n_components
+from c02_data.validation import FloatArray, check_int, check_n_components
 
 
 def batch_slices(n_samples: int, batch_size: int, min_batch_size: int = 0) -> Iterator[slice]:
@@ -103,20 +104,18 @@ class IncrementalPCA(BasePCA):
             self.__dict__.pop(name, None)
         for batch in batches:
             self.partial_fit(batch)
-        self._check_fitted()  # an empty iterable fits nothing: say so
+        # An empty iterable fits nothing: say so (NotFittedError, a ValueError).
+        empty = "%(name)s.fit_batches got no batch (an empty iterable): not fitted yet"
+        check_is_fitted(self, "components_", msg=empty)
         return self
         # END SOLUTION
 
     def partial_fit(self, X: object, y: object = None) -> Self:  # noqa: N803 (scikit-learn names)
         """Fold one batch into the fit (the first call starts it); returns ``self``."""
-        # BEGIN SOLUTION c02.5: check params and the batch (features fixed by the first), then update
+        # BEGIN SOLUTION c02.5: check params and the batch (the first sets n_features_in_, later ones match it)
         self._check_params()
         first = not hasattr(self, "components_")
-        if first:
-            data = check_data(X, min_samples=1)
-        else:
-            expected = f"{type(self).__name__} was fitted on {self.n_features_in_} features"
-            data = check_data(X, min_samples=1, n_features=self.n_features_in_, expected=expected)
+        data = validate_data(self, X, accept_sparse=False, dtype=np.float64, reset=first)
         self._partial_fit(data)
         return self
         # END SOLUTION

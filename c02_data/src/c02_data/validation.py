@@ -1,21 +1,37 @@
-"""Input checks shared by every PCA estimator: data arrays and hyper-parameters.
+"""Input checks shared by every PCA estimator: data arrays (scikit-learn's rules) and hyper-parameters.
 
 A linear-algebra routine given bad input rarely fails loudly: ``eigh`` of a
 matrix with a NaN returns NaNs (or raises deep inside LAPACK), a 1-D array is
 silently broadcast, an integer matrix is accumulated in integers, and one
 sample gives a covariance divided by ``n - 1 = 0``. So each estimator checks
-its input *once*, at the door, and raises an error that names the argument
-and says what is wrong:
+its input *once*, at the door.
 
-* ``TypeError`` for the wrong kind of thing (not array-like, a non-numeric or
-  complex dtype): the caller must convert;
-* ``ValueError`` for the right kind of thing with a wrong value (ndim, too
-  few samples or features, NaN/inf, a feature count that differs from fit,
-  an out-of-range hyper-parameter).
+Our estimators are scikit-learn estimators, so the door is scikit-learn's own:
+:func:`sklearn.utils.validation.validate_data` in ``fit``, ``partial_fit`` and
+``transform`` (it also records ``n_features_in_`` when fitting and compares with
+it afterwards), and :func:`sklearn.utils.validation.check_array` (through
+:func:`check_data`) for arrays that are not the estimator's ``X``, such as the
+scores ``Z`` given to ``inverse_transform``. Every tool that works with
+scikit-learn (pipelines, ``GridSearchCV``, ``check_estimator``) expects its
+errors and messages:
 
-Every estimator computes in float64: integer, boolean and float32 input is
-converted once, here. (scikit-learn keeps float32; the accuracy targets of
-this module are float64 targets.)
+* ``ValueError`` for data it cannot use: not 2-D ("Expected 2D array, got 1D
+  array instead ... Reshape your data"), too few samples or no feature ("Found
+  array with 0 sample(s) (shape=(0, 3)) while a minimum of 2 is required"),
+  NaN or infinity ("Input X contains NaN"), complex numbers ("Complex data not
+  supported"), text that is not a number, a feature count unlike the one seen
+  in ``fit`` ("X has 7 features, but SVDPCA is expecting 8 features as input");
+* ``TypeError`` for a sparse matrix ("Sparse data was passed for X, but dense
+  data is required. Use '.toarray()' ..."): centring would make it dense anyway,
+  so we refuse it rather than silently allocate ``n_samples * n_features`` floats;
+  and for objects that are not numbers at all (a dict inside an object array);
+* ``ValueError`` for a hyper-parameter outside its allowed values
+  (:func:`check_n_components`, :func:`check_choice`, :func:`check_int`), checked
+  in ``fit`` because ``set_params`` and ``clone`` bypass ``__init__``.
+
+Every estimator computes in float64: integer, boolean, float32 and object arrays
+holding numbers are converted once, here (``dtype=np.float64``). scikit-learn's
+own PCA keeps float32; the accuracy targets of this module are float64 targets.
 """
 
 from __future__ import annotations
@@ -24,6 +40,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from sklearn.utils.validation import check_array
 
 FloatArray = NDArray[np.float64]
 
@@ -36,57 +53,35 @@ def check_data(
     n_features: int | None = None,
     expected: str = "",
 ) -> FloatArray:
-    """Check a data matrix and return it as a float64 ndarray (a copy only when converting).
+    """Check a data matrix with scikit-learn's ``check_array``; return it as float64 (a copy only when converting).
 
     Args:
         data: a 2-D array-like of shape (n_samples, n_features): an ndarray,
-            a memmap or nested sequences of real numbers.
+            a memmap, nested sequences or an object array of real numbers.
         name: the argument's name, used in every message.
         min_samples: the fewest rows allowed (2 for fitting: the variance
             divides by ``n_samples - 1``).
         n_features: when given, the number of columns the data must have
-            (the number of features seen in ``fit``, or of components).
-        expected: why that many, for the message, e.g. ``"PCA was fitted on 4 features"``.
+            (the number of components, for ``inverse_transform``).
+        expected: who expects that many, for the message, e.g.
+            ``"SVDPCA is expecting 3 components as input"``.
 
     Returns:
-        The data as a 2-D float64 ndarray with only finite values.
+        The data as a dense 2-D float64 ndarray with only finite values.
 
     Raises:
-        TypeError: ``data`` is not array-like, or its dtype is not real numeric
-            (strings, objects, complex numbers).
-        ValueError: it is not 2-D, has fewer than ``min_samples`` rows or no
-            column, holds NaN or infinity, or has the wrong number of columns.
+        TypeError: ``data`` is sparse, or holds objects that are not numbers.
+        ValueError: it holds complex numbers or text, is not 2-D, has fewer than
+            ``min_samples`` rows or no column, holds NaN or infinity, or has the
+            wrong number of columns.
     """
-    # BEGIN SOLUTION c02.2: convert to an ndarray, check dtype, ndim, sizes, feature count and finiteness
-    if isinstance(data, str | bytes | dict) or data is None:
-        raise TypeError(f"{name} must be a 2-D array-like of numbers, got {type(data).__name__}")
-    try:
-        array = np.asarray(data)
-    except (TypeError, ValueError) as err:  # ragged nested lists
-        raise TypeError(f"{name} must be a 2-D array-like of numbers: {err}") from None
-    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_) or np.iscomplexobj(array):
-        raise TypeError(f"{name} has dtype {array.dtype}; only real numbers (int, float, bool) are supported")
-    if array.ndim != 2:
-        hint = ": use X.reshape(-1, 1) for a single feature" if array.ndim == 1 else ""
+    # BEGIN SOLUTION c02.2: check_array (dense, float64, finite, 2-D, enough rows), then the column count
+    array = check_array(data, accept_sparse=False, dtype=np.float64, ensure_min_samples=min_samples, input_name=name)
+    if n_features is not None and array.shape[1] != n_features:
         raise ValueError(
-            f"{name} must be 2-D (n_samples, n_features), got a {array.ndim}-D array of shape {array.shape}{hint}"
+            f"{name} has {array.shape[1]} features, but {expected or f'{n_features} are expected'}"
         )
-    n_rows, n_columns = array.shape
-    if n_rows < min_samples:
-        raise ValueError(f"{name} has {n_rows} sample(s) but at least {min_samples} are needed")
-    if n_columns == 0:
-        raise ValueError(f"{name} has 0 features: at least one column is needed")
-    if n_features is not None and n_columns != n_features:
-        raise ValueError(f"{name} has {n_columns} columns but {expected or f'{n_features} are expected'}")
-    array = np.asarray(array, dtype=np.float64)
-    finite = np.isfinite(array)
-    if not finite.all():
-        row, column = np.argwhere(~finite)[0]
-        raise ValueError(
-            f"{name} contains NaN or infinity (first at row {row}, column {column}): "
-            "impute or drop missing values first"
-        )
-    return array
+    return np.asarray(array, dtype=np.float64)
     # END SOLUTION
 
 

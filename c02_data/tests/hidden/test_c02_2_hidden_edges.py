@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sklearn.decomposition import PCA
+from sklearn.utils.estimator_checks import check_estimator
 
 from c02_data import CovariancePCA, NotFittedError
 
@@ -50,7 +51,7 @@ def test_memmap_read_only_and_refit(tmp_path):
     np.testing.assert_allclose(estimator.components_, CovariancePCA(3).fit(data).components_, atol=ATOL)
     estimator.fit(data[:, :4])  # a refit forgets the old shape
     assert estimator.n_features_in_ == 4 and estimator.transform(data[:, :4]).shape == (30, 3)
-    with pytest.raises(ValueError, match="fitted on 4 features"):
+    with pytest.raises(ValueError, match="X has 5 features, but CovariancePCA is expecting 4 features as input"):
         estimator.transform(data)
 
 
@@ -67,3 +68,10 @@ def test_not_fitted_error_is_also_an_attribute_error():
     assert not hasattr(CovariancePCA(), "components_")
     with pytest.raises(NotFittedError):
         CovariancePCA().inverse_transform([[1.0]])
+
+
+@pytest.mark.parametrize("estimator", [CovariancePCA(), CovariancePCA(n_components=1, whiten=True)], ids=repr)
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")  # array-api check: no array_api_strict
+def test_sklearn_check_estimator(estimator):
+    """scikit-learn's own estimator checks (input validation, clone, pickle, set_output, ...), all of them."""
+    check_estimator(estimator)  # raises on the first failed check

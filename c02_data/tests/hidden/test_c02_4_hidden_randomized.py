@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sklearn.decomposition import PCA
+from sklearn.utils.estimator_checks import check_estimator
 
 from c02_data import RandomizedPCA, component_errors, gapped
 
@@ -35,3 +36,12 @@ def test_no_oversampling_no_iterations_still_returns_k_orthonormal_components():
     ours = RandomizedPCA(5, n_oversamples=0, n_power_iterations=0, power_iteration_normalizer="LU").fit(data)
     np.testing.assert_allclose(ours.components_ @ ours.components_.T, np.eye(5), atol=1e-12)
     assert np.all(np.diff(ours.explained_variance_) <= 0)
+
+
+@pytest.mark.parametrize("estimator", [RandomizedPCA(random_state=0),
+                                       RandomizedPCA(2, n_power_iterations=1, power_iteration_normalizer="LU",
+                                                     random_state=3)], ids=repr)
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")  # array-api check: no array_api_strict
+def test_sklearn_check_estimator(estimator):
+    """scikit-learn's own estimator checks (input validation, clone, pickle, set_output, ...), all of them."""
+    check_estimator(estimator)  # raises on the first failed check

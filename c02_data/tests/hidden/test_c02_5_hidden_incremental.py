@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sklearn.decomposition import IncrementalPCA as SkIncrementalPCA
+from sklearn.utils.estimator_checks import check_estimator
 
 from c02_data import IncrementalPCA, component_errors, gapped
 
@@ -32,3 +33,11 @@ def test_float32_batches_whiten_and_transform_between_batches():
     assert first.shape == (5, 2) and estimator.components_.dtype == np.float64
     scores = estimator.transform(data)
     np.testing.assert_allclose(scores.std(axis=0, ddof=1), 1.0, rtol=1e-3)  # approximately white
+
+
+@pytest.mark.parametrize("estimator", [IncrementalPCA(), IncrementalPCA(n_components=1, whiten=True, batch_size=7)],
+                         ids=repr)
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")  # array-api check: no array_api_strict
+def test_sklearn_check_estimator(estimator):
+    """scikit-learn's own estimator checks (input validation, partial_fit, clone, pickle, ...), all of them."""
+    check_estimator(estimator)  # raises on the first failed check
