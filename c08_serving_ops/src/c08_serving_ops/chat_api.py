@@ -1,107 +1,132 @@
-"""``POST /v1/chat/completions`` and ``GET /v1/models``: OpenAI's API, so existing clients and SDKs work unchanged.
+"""``POST /v1/chat/completions``, ``GET /v1/models`` and ``/v1/models/{id}``: OpenAI's API; its SDKs work unchanged.
 
-The messages go through the model's chat template (c05's ChatML), the answer stops at the
-end-of-turn token, a stop string (``finish_reason: "stop"``) or ``max_tokens`` (``"length"``).
-With ``stream`` the answer arrives as ``chat.completion.chunk`` events (the first carries the role,
-each next one a piece of ``content``, the last an empty delta and the finish reason), then
-``data: [DONE]``. Fields OpenAI defines that this server does not implement (penalties, logprobs,
-tools) are accepted and ignored, as many servers do; ``n`` must be 1; an unknown ``model`` is 422.
+The messages go through the model's chat template (c05's ChatML; ``developer`` is read as
+``system``, text parts are joined with newlines), the answer stops at the end-of-turn token, a stop
+string (``finish_reason: "stop"``) or ``max_tokens`` (``"length"``). With ``stream`` the answer
+arrives as ``chat.completion.chunk`` events (the first carries the role, each next one a piece of
+``content``, the last an empty delta and the finish reason), then ``data: [DONE]``; with
+``stream_options: {"include_usage": true}`` every chunk carries ``"usage": null`` and one more chunk
+before ``[DONE]`` has no choices and the token counts, as OpenAI sends them.
+
+Which fields are honoured, refused (400 naming them) or no-ops: :mod:`c08_serving_ops.chat_schemas`.
+Every error here is OpenAI's error object (:mod:`c08_serving_ops.errors`): a bad request is 400
+``invalid_request_error`` with the field as ``param``; an unknown model is 404 ``model_not_found``.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.responses import JSONResponse
 
 from c08_serving_ops.api import until_disconnect
+from c08_serving_ops.chat_schemas import ChatRequest
 from c08_serving_ops.errors import ServiceError
-from c08_serving_ops.generate_api import check_limits, engine_of, run_to_end, start_run, stream_events, usage
-from c08_serving_ops.generation import SEED_LIMIT, GenerationParams, TokenStep
-from c08_serving_ops.schemas import ERRORS
+from c08_serving_ops.generate_api import engine_of, run_to_end, start_run, stream_events, usage
+from c08_serving_ops.generation import GenerationParams, TokenStep
+from c08_serving_ops.schemas import OPENAI_ERRORS
+from c08_serving_ops.settings import Settings
 from c08_serving_ops.sse import EventStreamResponse
 
-MAX_MESSAGES = 256
-DEFAULT_MAX_TOKENS = 256  # when the request gives neither max_tokens nor max_completion_tokens
-StopString = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+DEFAULT_MAX_TOKENS = 256  # when the request gives neither max_tokens nor max_completion_tokens (or the limit)
 FINISH_REASONS = {"eos_token": "stop", "stop_sequence": "stop", "length": "length"}
 
 chat_router = APIRouter(tags=["openai"])
 
 
-class Lenient(BaseModel):
-    """Strict types, unknown fields ignored (clients send optional fields this server does not use)."""
-
-    model_config = ConfigDict(extra="ignore", strict=True)
-
-
-class ChatMessage(Lenient):
-    role: Literal["system", "user", "assistant"]
-    content: str = Field(max_length=100_000)
+def bad_request(param: str, message: str, code: str = "invalid_value") -> ServiceError:
+    """OpenAI's 400 ``invalid_request_error`` naming ``param``."""
+    return ServiceError(400, "validation_error", f"{param}: {message}", param=param, code=code)
 
 
-class ChatRequest(Lenient):
-    model: str
-    messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
-    temperature: float = Field(1.0, ge=0.0, le=2.0)
-    top_p: float = Field(1.0, gt=0.0, le=1.0)
-    max_tokens: int | None = Field(None, ge=1)
-    max_completion_tokens: int | None = Field(None, ge=1)  # the newer name of max_tokens
-    seed: int | None = Field(None, ge=0, lt=SEED_LIMIT)
-    stop: StopString | list[StopString] | None = None
-    stream: bool = False
-    n: int = Field(1, ge=1, le=1)
+def unknown_model(model: str, served: str) -> ServiceError:
+    return ServiceError(404, "not_found", f"the model {model!r} does not exist; this server serves {served!r} "
+                        "(GET /v1/models)", param="model", code="model_not_found")
 
 
-def chat_prompt(body: ChatRequest, model_name: str) -> tuple[str, GenerationParams]:
-    """The ChatML prompt and the engine's parameters; 422 for an unknown model."""
-    # BEGIN SOLUTION c08.11: check the model name; apply the chat template; map OpenAI's fields
+def model_card(name: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": 0, "owned_by": "c08_serving_ops"}
+
+
+def chat_prompt(body: ChatRequest, settings: Settings) -> tuple[str, GenerationParams]:
+    """The ChatML prompt and the engine's parameters; 404 for an unknown model, 400 for a value over a limit."""
+    # BEGIN SOLUTION c08.11: the model; the limits (400 naming the field); the chat template; OpenAI's fields
     from c05_nlp_transformers.llama_tokenizer import apply_chat_template
 
-    if body.model != model_name:
-        raise ServiceError(422, "validation_error", f"model: unknown model {body.model!r}; this server serves "
-                           f"{model_name!r} (GET /v1/models)")
-    prompt = apply_chat_template([m.model_dump() for m in body.messages])
+    if body.model != settings.model_name:
+        raise unknown_model(body.model, settings.model_name)
+    limit = settings.max_new_tokens_limit
+    for name in ("max_completion_tokens", "max_tokens"):
+        value = getattr(body, name)
+        if value is not None and value > limit:
+            raise bad_request(name, f"{value} is over this server's limit of {limit}")
     stop = (body.stop,) if isinstance(body.stop, str) else tuple(body.stop or ())
-    max_tokens = body.max_completion_tokens or body.max_tokens or DEFAULT_MAX_TOKENS
+    if len(stop) > settings.max_stop_sequences:
+        raise bad_request("stop", f"{len(stop)} sequences, at most {settings.max_stop_sequences}")
+    messages = [{"role": "system" if m.role == "developer" else m.role, "content": m.text()} for m in body.messages]
+    prompt = apply_chat_template(messages)
+    max_tokens = body.max_completion_tokens or body.max_tokens or min(DEFAULT_MAX_TOKENS, limit)
     return prompt, GenerationParams(max_new_tokens=max_tokens, temperature=body.temperature, top_p=body.top_p,
                                     seed=body.seed, stop=stop, do_sample=body.temperature > 0)
     # END SOLUTION
 
 
-@chat_router.get("/v1/models")
+@chat_router.get("/v1/models", responses=OPENAI_ERRORS)
 async def list_models(request: Request) -> JSONResponse:
     """The one model this server serves, in OpenAI's list shape."""
     # BEGIN SOLUTION c08.11: an OpenAI list (object list; data: one model with id, created, owned_by)
     service, _ = engine_of(request)
-    return JSONResponse({"object": "list", "data": [
-        {"id": service.settings.model_name, "object": "model", "created": 0, "owned_by": "c08_serving_ops"}]})
+    return JSONResponse({"object": "list", "data": [model_card(service.settings.model_name)]})
     # END SOLUTION
 
 
-@chat_router.post("/v1/chat/completions", responses={**ERRORS, 200: {"content": {"text/event-stream": {}}}})
+@chat_router.get("/v1/models/{model_id}", responses=OPENAI_ERRORS)
+async def retrieve_model(model_id: str, request: Request) -> JSONResponse:
+    """One model (``client.models.retrieve``); 404 ``model_not_found`` for any other id."""
+    # BEGIN SOLUTION c08.11: the served model's card, or 404 model_not_found
+    service, _ = engine_of(request)
+    if model_id != service.settings.model_name:
+        raise unknown_model(model_id, service.settings.model_name)
+    return JSONResponse(model_card(model_id))
+    # END SOLUTION
+
+
+def openai_stream_error(message: str) -> dict[str, Any]:
+    """An error after the stream began, as OpenAI's SDKs read it from a chunk."""
+    return {"error": {"message": message, "type": "server_error", "param": None, "code": "generation_error"}}
+
+
+@chat_router.post("/v1/chat/completions", responses={**OPENAI_ERRORS, 200: {"content": {"text/event-stream": {}}}})
 async def chat_completions(body: ChatRequest, request: Request) -> Any:
-    """An assistant message for the conversation, or (``stream``) its ``chat.completion.chunk`` events."""
-    # BEGIN SOLUTION c08.11: prompt; run; a chat.completion, or chunks (role first, finish last), [DONE]
+    """An assistant message for the conversation, or (``stream``) its ``chat.completion.chunk`` events.
+
+    400 also for a prompt that with ``max_tokens`` does not fit the model's context (counted in tokens).
+    """
+    # BEGIN SOLUTION c08.11: prompt; run; a chat.completion, or chunks (role first, finish last, usage), [DONE]
     service, engine = engine_of(request)
     name = service.settings.model_name
-    prompt, params = chat_prompt(body, name)
-    check_limits(service, params.max_new_tokens, params.stop)
-    run = await start_run(service, engine, prompt, params, "/v1/chat/completions", body.stream)
+    prompt, params = chat_prompt(body, service.settings)
+    try:
+        run = await start_run(service, engine, prompt, params, "/v1/chat/completions", body.stream)
+    except ServiceError as err:
+        if err.status != 422:
+            raise
+        raise bad_request("messages", err.message.removeprefix("inputs: "), "context_length_exceeded") from err
     generation = run.generation
     ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+    head = {"id": ident, "created": created, "model": name, "system_fingerprint": None}
     if not body.stream:
         await until_disconnect(request, run_to_end(run))
         return JSONResponse({
-            "id": ident, "object": "chat.completion", "created": created, "model": name,
-            "system_fingerprint": None,
+            **head, "object": "chat.completion",
             "choices": [{"index": 0, "message": {"role": "assistant", "content": generation.text},
                          "logprobs": None, "finish_reason": FINISH_REASONS[generation.finish_reason or "length"]}],
             "usage": usage(generation.prompt_tokens, generation.generated_tokens)})
+    include_usage = body.stream_options is not None and body.stream_options.include_usage
+    extra: dict[str, Any] = {"usage": None} if include_usage else {}
     first = True
 
     def chunk(step: TokenStep) -> dict[str, Any] | None:
@@ -111,9 +136,15 @@ async def chat_completions(body: ChatRequest, request: Request) -> Any:
         finish = FINISH_REASONS[generation.finish_reason] if generation.done and generation.finish_reason else None
         if finish is not None and not step.text and "role" not in delta:
             delta = {}
-        return {"id": ident, "object": "chat.completion.chunk", "created": created, "model": name,
-                "system_fingerprint": None,
-                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+        return {**head, "object": "chat.completion.chunk",
+                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}], **extra}
 
-    return EventStreamResponse(stream_events(run, chunk), service.settings.keepalive_s)
+    def usage_chunk() -> dict[str, Any] | None:
+        if not include_usage:
+            return None
+        return {**head, "object": "chat.completion.chunk", "choices": [],
+                "usage": usage(generation.prompt_tokens, generation.generated_tokens)}
+
+    return EventStreamResponse(stream_events(run, chunk, last=usage_chunk, error=openai_stream_error),
+                               service.settings.keepalive_s)
     # END SOLUTION

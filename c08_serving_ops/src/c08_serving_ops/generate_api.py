@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
@@ -48,8 +48,12 @@ StopString = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 generation_router = APIRouter(tags=["generation"])
 
 
+DEFAULT_MAX_NEW_TOKENS = 20  # or the server's max_new_tokens_limit when that is lower
+
+
 class GenerateParameters(Strict):
-    max_new_tokens: int = Field(20, ge=1)
+    max_new_tokens: int = Field(DEFAULT_MAX_NEW_TOKENS, ge=1, description=(
+        f"at most the server's max_new_tokens_limit; {DEFAULT_MAX_NEW_TOKENS} (or that limit, if lower) when absent"))
     temperature: float | None = Field(None, ge=0.0, le=2.0)
     top_k: int | None = Field(None, ge=1, le=100_000)
     top_p: float | None = Field(None, gt=0.0, le=1.0)
@@ -59,7 +63,8 @@ class GenerateParameters(Strict):
 
 
 class GenerateRequest(Strict):
-    inputs: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
+    inputs: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS, description=(
+        "the prompt; with max_new_tokens it must fit the model's context (counted in tokens: 422 otherwise)"))
     parameters: GenerateParameters = Field(default_factory=lambda: GenerateParameters.model_validate({}))
     stream: bool = False
 
@@ -179,8 +184,15 @@ async def run_to_end(run: Run) -> None:
     # END SOLUTION
 
 
-async def stream_events(run: Run, event: Any) -> AsyncIterator[bytes]:
-    """SSE bytes: ``event(step)`` for every step, then ``[DONE]``; an error event ends a failed stream."""
+def stream_error(message: str) -> dict[str, Any]:
+    """The body of the ``error`` event that ends a failed stream (the service's error shape)."""
+    return {"error": message, "error_type": "generation_error"}
+
+
+async def stream_events(run: Run, event: Callable[[TokenStep], dict[str, Any] | None],
+                        last: Callable[[], dict[str, Any] | None] | None = None,
+                        error: Callable[[str], dict[str, Any]] = stream_error) -> AsyncIterator[bytes]:
+    """SSE bytes: ``event(step)`` per step, ``last()`` if any, ``[DONE]``; ``error(message)`` ends a failed stream."""
     # BEGIN SOLUTION c08.10: cancelled or closed: end as cancelled, re-raise; an error: error event, no DONE
     try:
         while not run.done:
@@ -189,14 +201,16 @@ async def stream_events(run: Run, event: Any) -> AsyncIterator[bytes]:
             if chunk is not None:
                 yield sse_event(chunk)
         await run.end()  # freed and recorded before the client can see the end of the stream
+        final = last() if last is not None else None
+        if final is not None:
+            yield sse_event(final)
         yield DONE
     except (asyncio.CancelledError, GeneratorExit):
         await run.end(cancelled=True)
         raise
     except Exception as err:
         await run.end(error=err)
-        yield sse_event({"error": f"generation failed: {type(err).__name__}: {err}",
-                         "error_type": "generation_error"}, event="error")
+        yield sse_event(error(f"generation failed: {type(err).__name__}: {err}"), event="error")
     finally:
         await run.end()
     # END SOLUTION
@@ -226,8 +240,12 @@ async def generate(body: GenerateRequest, request: Request) -> Any:
     """Generate a continuation of ``inputs``: one JSON answer, or (``stream``) one SSE event per token."""
     # BEGIN SOLUTION c08.9: engine; limits; run; JSON, or an event stream (token events, final details)
     service, engine = engine_of(request)
-    check_limits(service, body.parameters.max_new_tokens, body.parameters.stop)
-    params = generation_params(body.parameters)
+    parameters = body.parameters
+    if "max_new_tokens" not in parameters.model_fields_set:  # the default never exceeds the server's limit
+        limit = min(DEFAULT_MAX_NEW_TOKENS, service.settings.max_new_tokens_limit)
+        parameters = parameters.model_copy(update={"max_new_tokens": limit})
+    check_limits(service, parameters.max_new_tokens, parameters.stop)
+    params = generation_params(parameters)
     run = await start_run(service, engine, body.inputs, params, "/generate", body.stream)
     generation = run.generation
     if not body.stream:

@@ -28,18 +28,24 @@ from c08_serving_ops.errors import ServiceError
 from c08_serving_ops.generate_api import check_limits, engine_of, run_to_end, start_run, stream_events, usage
 from c08_serving_ops.generation import SEED_LIMIT, GenerationParams, TokenStep
 from c08_serving_ops.rag import Passage, attribute, build_prompt, citations, extractive_answer
-from c08_serving_ops.schemas import ERRORS, MAX_QUERY_CHARS, Strict
+from c08_serving_ops.schemas import ERRORS, MAX_QUERY_CHARS, NOT_BLANK, Strict
 from c08_serving_ops.service import Components, Service
 from c08_serving_ops.sse import EventStreamResponse
 
 rag_router = APIRouter(tags=["rag"])
 
 
+DEFAULT_MAX_NEW_TOKENS = 64  # or the server's max_new_tokens_limit when that is lower
+
+
 class RagRequest(Strict):
-    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
+    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, pattern=NOT_BLANK, description=(
+        "the question; on the generate route it must fit the prompt budget with one passage (counted in tokens: "
+        "422 otherwise)"))
     top_k: int = Field(3, ge=1, le=10)
     route: Literal["generate", "extractive"] = "generate"
-    max_new_tokens: int = Field(64, ge=1)
+    max_new_tokens: int = Field(DEFAULT_MAX_NEW_TOKENS, ge=1, description=(
+        f"at most the server's max_new_tokens_limit; {DEFAULT_MAX_NEW_TOKENS} (or that limit, if lower) when absent"))
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     seed: int | None = Field(None, ge=0, lt=SEED_LIMIT)
     stream: bool = False
@@ -83,6 +89,9 @@ async def rag(body: RagRequest, request: Request) -> Any:
     service, components = ready_service(request)
     if not body.query.strip():
         raise ServiceError(422, "validation_error", "query: must contain a non-space character")
+    if "max_new_tokens" not in body.model_fields_set:  # the default never exceeds the server's limit
+        body = body.model_copy(update={"max_new_tokens": min(DEFAULT_MAX_NEW_TOKENS,
+                                                             service.settings.max_new_tokens_limit)})
     check_limits(service, body.max_new_tokens, ())
     passages = await until_disconnect(request, retrieve(service, components, body.query, body.top_k))
     if body.route == "extractive":

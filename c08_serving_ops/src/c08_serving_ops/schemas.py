@@ -3,40 +3,116 @@
 ``/embed`` follows text-embeddings-inference (TEI): ``{"inputs": str | [str], "normalize":
 bool, "truncate": bool}`` -> ``[[float, ...], ...]``. ``truncate`` defaults to false as in
 TEI: an input over the model's 256 tokens is refused (422) unless the client allows the cut.
+
+**Any text, one rule.** Every string of every request model (keys and nested values included) must
+be valid Unicode: JSON can carry a lone surrogate (``"\\ud800"``) that no UTF-8 encoder, tokenizer
+or index accepts, so :class:`Strict` refuses it for every route at once, before any handler runs
+(422, or 400 on ``/v1``).
+
+**The schema is the behaviour.** ``/openapi.json`` declares what the server does: every status a
+route can answer (:data:`ERRORS`, :data:`OPENAI_ERRORS`), and the bounds it enforces. Bounds that
+are settings (``max_top_k``, ``max_client_batch``, ``max_new_tokens_limit``,
+``max_stop_sequences``) are written into each app's schema from its settings
+(:func:`install_openapi`), so a request valid by the schema is never refused for its shape. Two
+limits are counted in tokens and no JSON schema can state them: a text over 256 tokens without
+``truncate`` (``/embed``), and a prompt that with the new tokens overflows the model's context
+(the generating routes); both are 422 and documented on the routes.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator
+from pydantic_core import PydanticCustomError
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from c08_serving_ops.settings import Settings
+
+MAX_QUERY_CHARS = 4096
+MAX_DOC_CHARS = 100_000
+MAX_TOP_K = 1000  # the largest max_top_k the settings allow; each app's schema states its own (install_openapi)
+MAX_CLIENT_BATCH = 1024  # likewise for max_client_batch
+# Python's str.isspace() characters, spelled out so that pydantic (Rust regex), jsonschema (Python re) and
+# JavaScript read the class alike: "not blank" is "holds one character outside it", as ``text.strip()`` sees it.
+SPACES = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK = f"[^{SPACES}]"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # Metadata and filters: plain keys (Qdrant reads "a.b" or "a[]" as JSON paths) and values Qdrant can match
 # exactly (no floats; integers within int64).
-Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
+KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+RESERVED_KEYS = ("title", "doc_id")  # a document's own fields in the indexes
+Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
 Scalar = Annotated[str, Field(max_length=256)] | Annotated[int, Field(ge=-(2**63), le=2**63 - 1)] | bool
 ScalarList = Annotated[list[Scalar], Field(min_length=1, max_length=100)]
-MAX_QUERY_CHARS = 4096
-MAX_DOC_CHARS = 100_000
+NotBlank = Annotated[str, StringConstraints(pattern=NOT_BLANK)]
+
+_SCALAR_SCHEMA: dict[str, Any] = {"anyOf": [{"type": "string", "maxLength": 256},
+                                            {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},
+                                            {"type": "boolean"}]}
+
+
+def _map_schema(values: dict[str, Any], max_properties: int, reserved: tuple[str, ...] = ()) -> WithJsonSchema:
+    """An object of plain keys: ``additionalProperties`` false, so a schema-valid key is a key the server takes."""
+    names: dict[str, Any] = {"pattern": KEY_PATTERN}
+    if reserved:
+        names["not"] = {"enum": list(reserved)}
+    return WithJsonSchema({"type": "object", "maxProperties": max_properties, "propertyNames": names,
+                           "patternProperties": {KEY_PATTERN: values}, "additionalProperties": False})
+
+
+def check_text(value: Any) -> Any:
+    """``value`` unchanged when every string in it (dict keys too) is valid Unicode; else PydanticCustomError."""
+    # BEGIN SOLUTION c08.1: walk strings, lists and dicts; a lone surrogate is invalid text (never echo it)
+    if isinstance(value, str):
+        bad = _SURROGATE.search(value)
+        if bad is not None:
+            raise PydanticCustomError("invalid_text", "not valid Unicode text: a lone surrogate U+{code} at "
+                                      "character {at}", {"code": f"{ord(bad.group()):04X}", "at": bad.start()})
+    elif isinstance(value, list | tuple):
+        for item in value:
+            check_text(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_text(key)
+            check_text(item)
+    return value
+    # END SOLUTION
 
 
 class Strict(BaseModel):
+    """Every request model: unknown fields and wrong types refused, and every string valid Unicode."""
+
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _valid_text(cls, value: Any) -> Any:
+        return check_text(value)
 
 
 class EmbedRequest(Strict):
-    inputs: str | list[str]
+    inputs: Annotated[NotBlank, Field(description="a text with a non-space character (over 256 tokens: 422 "
+                                                  "unless truncate)")] | Annotated[
+        list[NotBlank], Field(min_length=1, max_length=MAX_CLIENT_BATCH)]
     normalize: bool = True
     truncate: bool = False
 
 
 class SearchRequest(Strict):
-    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
-    top_k: int = Field(10, ge=1, le=1000)
+    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, pattern=NOT_BLANK)
+    top_k: int = Field(10, ge=1, le=MAX_TOP_K)
     mode: Literal["bm25", "dense", "hybrid"] = "hybrid"
     fusion: Literal["rrf", "convex"] = "rrf"
     rerank: bool = False
-    filter: Annotated[dict[Key, Scalar | ScalarList], Field(max_length=16)] | None = None
+    filter: Annotated[dict[Key, Scalar | ScalarList], Field(max_length=16), _map_schema(
+        {"anyOf": [_SCALAR_SCHEMA, {"type": "array", "items": _SCALAR_SCHEMA, "minItems": 1, "maxItems": 100}]},
+        16)] | None = None
 
 
 class SearchHit(Strict):
@@ -59,11 +135,12 @@ class DocumentIn(Strict):
     id: str = Field(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f/]+$")
     title: str = Field("", max_length=1000)
     text: str = Field(min_length=1, max_length=MAX_DOC_CHARS)
-    metadata: Annotated[dict[Key, Scalar], Field(max_length=32)] = Field(default_factory=dict)
+    metadata: Annotated[dict[Key, Scalar], Field(max_length=32),
+                        _map_schema(_SCALAR_SCHEMA, 32, RESERVED_KEYS)] = Field(default_factory=dict)
 
 
 class DocumentsRequest(Strict):
-    documents: list[DocumentIn] = Field(min_length=1)
+    documents: list[DocumentIn] = Field(min_length=1, max_length=MAX_CLIENT_BATCH)
 
 
 class DocumentsResponse(Strict):
@@ -80,4 +157,70 @@ class ErrorBody(Strict):
     error_type: str
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorBody} for status in (401, 404, 413, 422, 429, 503)}
+class OpenAIErrorDetail(BaseModel):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class OpenAIErrorBody(BaseModel):
+    """OpenAI's error object, on every ``/v1/*`` error."""
+
+    error: OpenAIErrorDetail
+
+
+def _errors(model: type[BaseModel], statuses: tuple[int, ...]) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": model} for status in statuses}
+
+
+# What the guard middleware can answer on any route (401 keys, 408 a body too slow, 413 too big, 429 quota or
+# overload), what validation answers (422), and the service's own (404 no document, 503 not ready, 500 a bug).
+ERRORS = _errors(ErrorBody, (401, 404, 408, 413, 422, 429, 500, 503))
+# /v1/*: OpenAI's shape, and 400 where the service says 422.
+OPENAI_ERRORS = _errors(OpenAIErrorBody, (400, 401, 404, 408, 413, 429, 500, 503))
+
+
+def _bound(schema: dict[str, Any], kind: str, key: str, value: int) -> None:
+    """Set ``key`` on ``schema`` and on each of its ``anyOf`` branches of JSON type ``kind``."""
+    for branch in (schema, *schema.get("anyOf", ())):
+        if branch.get("type") == kind:
+            branch[key] = value
+
+
+# (model, field, JSON type, keyword, the setting that bounds it)
+SETTING_BOUNDS: tuple[tuple[str, str, str, str, Callable[[Settings], int]], ...] = (
+    ("SearchRequest", "top_k", "integer", "maximum", lambda s: s.max_top_k),
+    ("EmbedRequest", "inputs", "array", "maxItems", lambda s: s.max_client_batch),
+    ("DocumentsRequest", "documents", "array", "maxItems", lambda s: s.max_client_batch),
+    ("GenerateParameters", "max_new_tokens", "integer", "maximum", lambda s: s.max_new_tokens_limit),
+    ("GenerateParameters", "stop", "array", "maxItems", lambda s: s.max_stop_sequences),
+    ("RagRequest", "max_new_tokens", "integer", "maximum", lambda s: s.max_new_tokens_limit),
+    ("ChatRequest", "max_tokens", "integer", "maximum", lambda s: s.max_new_tokens_limit),
+    ("ChatRequest", "max_completion_tokens", "integer", "maximum", lambda s: s.max_new_tokens_limit),
+    ("ChatRequest", "stop", "array", "maxItems", lambda s: s.max_stop_sequences),
+)
+
+
+def openapi_for(app: FastAPI, settings: Settings) -> dict[str, Any]:
+    """The app's OpenAPI document with the bounds its settings enforce (built once, then cached)."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        spec = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        components = spec.get("components", {}).get("schemas", {})
+        for model, name, kind, key, setting in SETTING_BOUNDS:
+            for component, schema in components.items():
+                if component.removesuffix("-Input") == model and name in schema.get("properties", {}):
+                    _bound(schema["properties"][name], kind, key, setting(settings))
+        app.openapi_schema = spec
+    return app.openapi_schema
+
+
+def install_openapi(app: FastAPI, settings: Settings) -> None:
+    """Serve :func:`openapi_for` at ``/openapi.json`` (FastAPI calls ``app.openapi`` on each request)."""
+
+    def openapi() -> dict[str, Any]:
+        return openapi_for(app, settings)
+
+    app.openapi = openapi  # type: ignore[method-assign]
