@@ -172,7 +172,7 @@ class BasePCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator, 
 
     def transform(self, X: object) -> FloatArray:  # noqa: N803 (scikit-learn names)
         """Project ``X`` (n_samples, n_features) onto the components: (n_samples, n_components)."""
-        # BEGIN SOLUTION c02.2: check fitted, validate X against n_features_in_ (no reset), centre, project, whiten
+        # BEGIN SOLUTION c02.2: check fitted, validate X (reset=False), centre, project, whiten
         check_is_fitted(self, "components_")
         data: FloatArray = validate_data(self, X, accept_sparse=False, dtype=np.float64, reset=False)
         projected = (data - self.mean_) @ self.components_.T  # (n_samples, n_components)

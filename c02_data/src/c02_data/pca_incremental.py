@@ -112,7 +112,7 @@ class IncrementalPCA(BasePCA):
 
     def partial_fit(self, X: object, y: object = None) -> Self:  # noqa: N803 (scikit-learn names)
         """Fold one batch into the fit (the first call starts it); returns ``self``."""
-        # BEGIN SOLUTION c02.5: check params and the batch (the first sets n_features_in_, later ones match it)
+        # BEGIN SOLUTION c02.5: check params, validate the batch (the first one resets), then update
         self._check_params()
         first = not hasattr(self, "components_")
         data = validate_data(self, X, accept_sparse=False, dtype=np.float64, reset=first)
