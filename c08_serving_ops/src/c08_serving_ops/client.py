@@ -11,7 +11,11 @@ and only those, in a way that does not make things worse:
 * **Retry-After** from a 429 or 503 wins over the back-off (capped at ``max_delay_s``);
 * **idempotency**: a POST may have been executed before the connection broke, so it is
   retried only when the caller says it is safe (``idempotent=True`` or
-  ``retry_non_idempotent``). GET, HEAD, OPTIONS, PUT and DELETE are idempotent.
+  ``retry_non_idempotent``). GET, HEAD, OPTIONS, PUT and DELETE are idempotent;
+* a **circuit breaker per host** (:mod:`c08_serving_ops.breaker`): after a run of failures
+  requests to that host fail at once with ``CircuitOpenError``, without being sent, until a
+  cool-down has passed and a single probe has succeeded. Every attempt, retries included, asks
+  the breaker first: once it opens, the retry loop stops instead of waiting to hit a dead host.
 
 Command line: ``python -m c08_serving_ops.client [--url URL] health | ready | embed TEXT... |
 search QUERY [--mode M] [--top-k K]``: prints the JSON answer; exit 1 on an HTTP error, 2 on bad usage.
@@ -31,8 +35,14 @@ from typing import Any
 
 import httpx
 
+from c08_serving_ops.breaker import BreakerPolicy, BreakerRegistry, CircuitOpenError
+
+__all__ = ["BreakerPolicy", "BreakerRegistry", "CircuitOpenError", "ResilientClient", "RetryPolicy",
+           "parse_retry_after"]
+
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({429, 503})
+DEFAULT_BREAKER = BreakerPolicy()  # 5 failures in a row open a host's circuit for 30 s
 
 
 @dataclass(frozen=True)
@@ -65,14 +75,24 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 
 class ResilientClient:
-    """An ``httpx.Client`` with timeouts and the retry rules of the module docstring."""
+    """An ``httpx.Client`` with timeouts, the retry rules and the circuit breaker of the module docstring.
+
+    ``breaker``: the thresholds of this client's own breakers (``None``: no breaker); ``breakers``: a
+    registry shared with other clients instead (its policy wins). ``clock`` times the cool-downs.
+    Safe to share between threads (httpx's client is; each breaker has a lock).
+    """
 
     def __init__(self, base_url: str, *, api_key: str | None = None, timeout_s: float = 10.0,
                  policy: RetryPolicy | None = None, retry_non_idempotent: bool = False, seed: int = 0,
-                 sleep: Callable[[float], None] = time.sleep, transport: httpx.BaseTransport | None = None) -> None:
+                 sleep: Callable[[float], None] = time.sleep, transport: httpx.BaseTransport | None = None,
+                 breaker: BreakerPolicy | None = DEFAULT_BREAKER, breakers: BreakerRegistry | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.http = httpx.Client(base_url=base_url, timeout=timeout_s, headers=headers, transport=transport)
         self.policy = policy or RetryPolicy()
+        if breakers is None and breaker is not None:
+            breakers = BreakerRegistry(breaker, clock)
+        self.breakers = breakers
         self.retry_non_idempotent = retry_non_idempotent
         self.random = random.Random(seed)
         self.sleep = sleep
@@ -91,27 +111,36 @@ class ResilientClient:
         Returns the last response (maybe a 429 or 503 after the last retry).
 
         Raises:
+            CircuitOpenError: the host's circuit is open (before the first attempt or between retries).
             httpx.ConnectError, httpx.TimeoutException: the last attempt failed to connect or timed out.
         """
-        # BEGIN SOLUTION c08.6: may we retry? send; retry connect errors, 429, 503; honour Retry-After
+        # BEGIN SOLUTION c08.6: may we retry? ask the breaker; send; record; retry connect errors, 429, 503
         method = method.upper()
         safe = idempotent if idempotent is not None else method in IDEMPOTENT
         retries = self.policy.max_retries if (safe or self.retry_non_idempotent) else 0
+        breaker = None if self.breakers is None else self.breakers.for_url(self.http.base_url.join(path))
+        probe = breaker.acquire() if breaker is not None else False  # open: CircuitOpenError, nothing sent
         attempt = 0
         while True:
             self.attempts += 1
             try:
                 response = self.http.request(method, path, **kwargs)
-            except (httpx.ConnectError, httpx.ConnectTimeout):
-                if attempt >= retries:
+            except Exception as err:  # a transport error, or anything else: the probe must not stay out
+                if breaker is not None:
+                    breaker.record(False, probe)
+                if not isinstance(err, (httpx.ConnectError, httpx.ConnectTimeout)) or attempt >= retries:
                     raise
-                self.sleep(self.backoff(attempt))
-                attempt += 1
-                continue
-            if response.status_code not in self.policy.statuses or attempt >= retries:
-                return response
-            delay = parse_retry_after(response.headers.get("retry-after"))
-            self.sleep(min(self.policy.max_delay_s, delay) if delay is not None else self.backoff(attempt))
+                delay = self.backoff(attempt)
+            else:
+                if breaker is not None:
+                    breaker.record(not breaker.is_failure(response.status_code), probe)
+                if response.status_code not in self.policy.statuses or attempt >= retries:
+                    return response
+                after = parse_retry_after(response.headers.get("retry-after"))
+                delay = min(self.policy.max_delay_s, after) if after is not None else self.backoff(attempt)
+            if breaker is not None:
+                probe = breaker.acquire()  # opened by this run of failures: stop now, not after the wait
+            self.sleep(delay)
             attempt += 1
         # END SOLUTION
 
