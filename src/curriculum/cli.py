@@ -5,6 +5,7 @@
     curriculum status | next | hint c01.3 | check c01.3 | watch [c01.3]
     curriculum learner [--out build/learner] [--solved c05,c06]
     curriculum check-curriculum                 # the author check
+    curriculum check-curriculum --journey [--module c01]   # task by task, from the workspace
 """
 
 from __future__ import annotations
@@ -179,6 +180,10 @@ def cmd_check_curriculum(args: argparse.Namespace) -> int:
     root, modules = _course(args)
     if args.module:
         find_module(modules, args.module)
+    if args.journey:
+        from curriculum.journey import run_journeys
+
+        return 0 if run_journeys(root, modules, console, args.module, args.exhaustive) else 1
     reuse = Path(args.reference_results) if args.reference_results else None
     return 0 if run_author_check(root, modules, console, args.module, reuse) else 1
 
@@ -216,6 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
     author = sub.add_parser("check-curriculum", help="the author check")
     author.add_argument("--module", help="check one module, e.g. c02")
     author.add_argument("--reference-results", help="reuse this results.json of a full grade of the course")
+    author.add_argument("--journey", action="store_true",
+                        help="solve the workspace one task at a time: each step passes, later tasks stub out")
+    author.add_argument("--exhaustive", action="store_true", help="with --journey: run every test at every step")
     author.set_defaults(func=cmd_check_curriculum)
     return parser
 
