@@ -31,7 +31,7 @@ from pydantic import BeforeValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from c08_serving_ops.generation import SEED_LIMIT
-from c08_serving_ops.schemas import Strict
+from c08_serving_ops.schemas import Int, Strict
 
 MAX_MESSAGES = 256
 MAX_CONTENT_CHARS = 100_000
@@ -107,13 +107,13 @@ class ChatRequest(Strict):
     messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
     temperature: float = Field(1.0, ge=0.0, le=2.0)
     top_p: float = Field(1.0, gt=0.0, le=1.0)
-    max_tokens: int | None = Field(None, ge=1)
-    max_completion_tokens: int | None = Field(None, ge=1)  # the newer name of max_tokens
-    seed: int | None = Field(None, ge=0, lt=SEED_LIMIT)
+    max_tokens: Int | None = Field(None, ge=1)
+    max_completion_tokens: Int | None = Field(None, ge=1)  # the newer name of max_tokens
+    seed: Int | None = Field(None, ge=0, lt=SEED_LIMIT)
     stop: StopString | list[StopString] | None = None
     stream: bool = False
     stream_options: StreamOptions | None = None
-    n: Annotated[int, refused("n", lambda v: v == 1, "one choice per request (n=1)")] = Field(1, ge=1, le=1)
+    n: Annotated[Int, refused("n", lambda v: v == 1, "one choice per request (n=1)")] = Field(1, ge=1, le=1)
     # refused unless off
     tools: NoTools = None
     tool_choice: Annotated[None, refused("tool_choice", _off, "no tool or function calling")] = None
@@ -129,7 +129,7 @@ class ChatRequest(Strict):
                                                        "no penalties (0 only)")] = Field(None, ge=0.0, le=0.0)
     presence_penalty: Annotated[float | None, refused("presence_penalty", lambda v: v in (None, 0),
                                                       "no penalties (0 only)")] = Field(None, ge=0.0, le=0.0)
-    logit_bias: Annotated[dict[str, int] | None, refused("logit_bias", lambda v: not v, "no logit bias")] = Field(
+    logit_bias: Annotated[dict[str, Int] | None, refused("logit_bias", lambda v: not v, "no logit bias")] = Field(
         None, max_length=0)
     store: Annotated[Literal[False] | None, refused("store", lambda v: v in (None, False),
                                                     "this server keeps no completions")] = None

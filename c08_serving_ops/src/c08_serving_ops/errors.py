@@ -194,6 +194,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400:  # FastAPI could not read the body at all (not UTF-8): malformed JSON too
+            return error_response(422, "invalid_json", "the request body is not valid JSON (UTF-8)")
         return error_response(exc.status_code, STATUS_TYPES.get(exc.status_code, "http_error"), str(exc.detail),
                               dict(exc.headers or {}))
 

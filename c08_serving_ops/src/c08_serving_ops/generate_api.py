@@ -38,7 +38,7 @@ from c08_serving_ops.generation import (
     GenerationParams,
     TokenStep,
 )
-from c08_serving_ops.schemas import ERRORS, Strict
+from c08_serving_ops.schemas import ERRORS, Int, Strict
 from c08_serving_ops.service import Service
 from c08_serving_ops.sse import DONE, EventStreamResponse, sse_event
 
@@ -52,12 +52,12 @@ DEFAULT_MAX_NEW_TOKENS = 20  # or the server's max_new_tokens_limit when that is
 
 
 class GenerateParameters(Strict):
-    max_new_tokens: int = Field(DEFAULT_MAX_NEW_TOKENS, ge=1, description=(
+    max_new_tokens: Int = Field(DEFAULT_MAX_NEW_TOKENS, ge=1, description=(
         f"at most the server's max_new_tokens_limit; {DEFAULT_MAX_NEW_TOKENS} (or that limit, if lower) when absent"))
     temperature: float | None = Field(None, ge=0.0, le=2.0)
-    top_k: int | None = Field(None, ge=1, le=100_000)
+    top_k: Int | None = Field(None, ge=1, le=100_000)
     top_p: float | None = Field(None, gt=0.0, le=1.0)
-    seed: int | None = Field(None, ge=0, lt=SEED_LIMIT)
+    seed: Int | None = Field(None, ge=0, lt=SEED_LIMIT)
     stop: list[StopString] = Field(default_factory=list)
     do_sample: bool = False
 

@@ -28,7 +28,7 @@ from c08_serving_ops.errors import ServiceError
 from c08_serving_ops.generate_api import check_limits, engine_of, run_to_end, start_run, stream_events, usage
 from c08_serving_ops.generation import SEED_LIMIT, GenerationParams, TokenStep
 from c08_serving_ops.rag import Passage, attribute, build_prompt, citations, extractive_answer
-from c08_serving_ops.schemas import ERRORS, MAX_QUERY_CHARS, NOT_BLANK, Strict
+from c08_serving_ops.schemas import ERRORS, MAX_QUERY_CHARS, NOT_BLANK, Int, Strict
 from c08_serving_ops.service import Components, Service
 from c08_serving_ops.sse import EventStreamResponse
 
@@ -42,12 +42,12 @@ class RagRequest(Strict):
     query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, pattern=NOT_BLANK, description=(
         "the question; on the generate route it must fit the prompt budget with one passage (counted in tokens: "
         "422 otherwise)"))
-    top_k: int = Field(3, ge=1, le=10)
+    top_k: Int = Field(3, ge=1, le=10)
     route: Literal["generate", "extractive"] = "generate"
-    max_new_tokens: int = Field(DEFAULT_MAX_NEW_TOKENS, ge=1, description=(
+    max_new_tokens: Int = Field(DEFAULT_MAX_NEW_TOKENS, ge=1, description=(
         f"at most the server's max_new_tokens_limit; {DEFAULT_MAX_NEW_TOKENS} (or that limit, if lower) when absent"))
     temperature: float = Field(0.0, ge=0.0, le=2.0)
-    seed: int | None = Field(None, ge=0, lt=SEED_LIMIT)
+    seed: Int | None = Field(None, ge=0, lt=SEED_LIMIT)
     stream: bool = False
 
 

@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
 
 if TYPE_CHECKING:
@@ -44,17 +44,36 @@ NOT_BLANK = f"[^{SPACES}]"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 # Metadata and filters: plain keys (Qdrant reads "a.b" or "a[]" as JSON paths) and values Qdrant can match
-# exactly (no floats; integers within int64).
+# exactly (no floats; integers within +-(2**53 - 1)).
 KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 RESERVED_KEYS = ("title", "doc_id")  # a document's own fields in the indexes
+
+
+def _integral(value: Any) -> Any:
+    """JSON Schema's ``integer`` includes ``1.0``: take an integral float as the int it is (strings stay refused)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**64:
+        return int(value)
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_integral)]  # every integer field of a request
 Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
-Scalar = Annotated[str, Field(max_length=256)] | Annotated[int, Field(ge=-(2**63), le=2**63 - 1)] | bool
-ScalarList = Annotated[list[Scalar], Field(min_length=1, max_length=100)]
+Str256 = Annotated[str, Field(max_length=256)]
+# Integers a JSON client round-trips exactly (I-JSON, RFC 7493): a bound near 2**63 is no bound to a client that
+# reads numbers as doubles (2**63 + 1 == 2**63 - 1 as floats), so schema and server would disagree at the edge.
+SAFE_INT = 2**53 - 1
+Int64 = Annotated[Int, Field(ge=-SAFE_INT, le=SAFE_INT)]
+Scalar = Str256 | Int64 | bool
+# Qdrant matches a list of strings or a list of integers (never a mix, never booleans).
+ScalarList = Annotated[list[Str256], Field(min_length=1, max_length=100)] | Annotated[
+    list[Int64], Field(min_length=1, max_length=100)]
 NotBlank = Annotated[str, StringConstraints(pattern=NOT_BLANK)]
 
-_SCALAR_SCHEMA: dict[str, Any] = {"anyOf": [{"type": "string", "maxLength": 256},
-                                            {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},
-                                            {"type": "boolean"}]}
+_STR256: dict[str, Any] = {"type": "string", "maxLength": 256}
+_INT64: dict[str, Any] = {"type": "integer", "minimum": -SAFE_INT, "maximum": SAFE_INT}
+_SCALAR_SCHEMA: dict[str, Any] = {"anyOf": [_STR256, _INT64, {"type": "boolean"}]}
+_SCALAR_LISTS: list[dict[str, Any]] = [{"type": "array", "items": item, "minItems": 1, "maxItems": 100}
+                                       for item in (_STR256, _INT64)]
 
 
 def _map_schema(values: dict[str, Any], max_properties: int, reserved: tuple[str, ...] = ()) -> WithJsonSchema:
@@ -106,13 +125,12 @@ class EmbedRequest(Strict):
 
 class SearchRequest(Strict):
     query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, pattern=NOT_BLANK)
-    top_k: int = Field(10, ge=1, le=MAX_TOP_K)
+    top_k: Int = Field(10, ge=1, le=MAX_TOP_K)
     mode: Literal["bm25", "dense", "hybrid"] = "hybrid"
     fusion: Literal["rrf", "convex"] = "rrf"
     rerank: bool = False
     filter: Annotated[dict[Key, Scalar | ScalarList], Field(max_length=16), _map_schema(
-        {"anyOf": [_SCALAR_SCHEMA, {"type": "array", "items": _SCALAR_SCHEMA, "minItems": 1, "maxItems": 100}]},
-        16)] | None = None
+        {"anyOf": [*_SCALAR_SCHEMA["anyOf"], *_SCALAR_LISTS]}, 16)] | None = None
 
 
 class SearchHit(Strict):
@@ -140,7 +158,8 @@ class DocumentIn(Strict):
 
 
 class DocumentsRequest(Strict):
-    documents: list[DocumentIn] = Field(min_length=1, max_length=MAX_CLIENT_BATCH)
+    documents: list[DocumentIn] = Field(min_length=1, max_length=MAX_CLIENT_BATCH, description=(
+        "ids unique within one request (422 otherwise); metadata keys other than 'title' and 'doc_id'"))
 
 
 class DocumentsResponse(Strict):
@@ -213,6 +232,12 @@ def openapi_for(app: FastAPI, settings: Settings) -> dict[str, Any]:
             for component, schema in components.items():
                 if component.removesuffix("-Input") == model and name in schema.get("properties", {}):
                     _bound(schema["properties"][name], kind, key, setting(settings))
+        if not settings.rerank:  # no reranker on this server: rerank=true is refused (422)
+            components["SearchRequest"]["properties"]["rerank"]["const"] = False
+        for path, operations in spec.get("paths", {}).items():
+            if path == "/v1" or path.startswith("/v1/"):  # a bad request is 400 there (errors.py), never 422
+                for operation in operations.values():
+                    operation.get("responses", {}).pop("422", None)
         app.openapi_schema = spec
     return app.openapi_schema
 
