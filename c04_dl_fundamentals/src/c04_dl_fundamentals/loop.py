@@ -18,6 +18,15 @@ learning-rate schedule stepped once per batch.
 and :class:`~c04_dl_fundamentals.schedule.WarmupCosine`; :data:`MLP_RECIPE` and
 :data:`CNN_RECIPE` are the settings that reach the task's accuracies in a few
 seconds of CPU.
+
+**Devices.** The loop runs wherever the model is: :func:`train_epoch` and
+:func:`evaluate` move each mini-batch to the device of the model's parameters
+(``x[rows].to(device)``), so the data set can stay in CPU memory, and they hand
+back plain Python floats (``loss.item()``), which are on the CPU whatever ran
+the model. :func:`fit_classifier` takes ``device`` (``"cpu"`` by default;
+``"auto"`` or ``"cuda"`` through :func:`~c04_dl_fundamentals.devices.resolve_device`)
+and moves the model there first. Data order and augmentation offsets still come
+from the CPU generator, so the batches are the same on every device.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ from torch.optim.lr_scheduler import LRScheduler
 from c04_dl_fundamentals.augment import random_shift
 from c04_dl_fundamentals.clipping import clip_grad_norm
 from c04_dl_fundamentals.data import DigitsSplit
+from c04_dl_fundamentals.devices import module_device, resolve_device
 from c04_dl_fundamentals.optimizers import AdamW
 from c04_dl_fundamentals.schedule import WarmupCosine
 
@@ -76,9 +86,11 @@ class FitResult:
     history: list[dict[str, float]]
     test: EpochStats
     config: FitConfig
+    device: str = "cpu"  # where the model trained (and still is)
 
     def as_dict(self) -> dict[str, object]:
-        return {"history": self.history, "test": asdict(self.test), "config": asdict(self.config)}
+        return {"history": self.history, "test": asdict(self.test), "config": asdict(self.config),
+                "device": self.device}
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -139,16 +151,18 @@ def train_epoch(
 ) -> EpochStats:
     """One pass over (x, y) in shuffled mini-batches; returns the mean training loss and accuracy.
 
-    The model is put in train mode. Per batch: augment (if given), forward,
+    The model is put in train mode. Per batch: move it to the model's device,
+    augment (if given), forward,
     cross-entropy, zero_grad, backward, clip (if ``clip_norm``), optimizer step,
     scheduler step, then ``on_batch(batch_number, running_loss, running_accuracy)``.
     """
     # BEGIN SOLUTION c04.3: train mode, the five lines per batch, sample-weighted running means
     _check_xy(x, y)
     model.train()
+    device = module_device(model)
     total_loss, correct, seen = 0.0, 0, 0
     for number, rows in enumerate(minibatches(len(x), batch_size, generator), start=1):
-        xb, yb = x[rows], y[rows]  # (b, C, H, W), (b,)
+        xb, yb = x[rows].to(device), y[rows].to(device)  # (b, C, H, W), (b,) where the model is
         if augment is not None:
             xb = augment(xb, generator)
         logits = model(xb)  # (b, n_classes)
@@ -172,31 +186,42 @@ def train_epoch(
 
 
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 512) -> EpochStats:
-    """Mean loss and accuracy of ``model`` on (x, y) in eval mode without building a graph."""
-    # BEGIN SOLUTION c04.3: eval mode, torch.no_grad, summed loss over batches divided by n
+    """Mean loss and accuracy of ``model`` on (x, y) in eval mode without building a graph.
+
+    Each batch moves to the model's device; the numbers come back as Python floats.
+    """
+    # BEGIN SOLUTION c04.3: eval mode, no_grad, batches to the model's device, summed loss / n
     _check_xy(x, y)
     if len(x) == 0:
         raise ValueError("cannot evaluate on an empty data set")
     model.eval()
+    device = module_device(model)
     total_loss, correct = 0.0, 0
     with torch.no_grad():
         for rows in minibatches(len(x), batch_size, shuffle=False):
-            logits = model(x[rows])
-            total_loss += cross_entropy(logits, y[rows], reduction="sum").item()
-            correct += int((logits.argmax(dim=1) == y[rows]).sum())
+            xb, yb = x[rows].to(device), y[rows].to(device)
+            logits = model(xb)
+            total_loss += cross_entropy(logits, yb, reduction="sum").item()
+            correct += int((logits.argmax(dim=1) == yb).sum())
     return EpochStats(loss=total_loss / len(x), accuracy=correct / len(x))
     # END SOLUTION
 
 
-def fit_classifier(model: nn.Module, split: DigitsSplit, config: FitConfig = MLP_RECIPE) -> FitResult:
+def fit_classifier(
+    model: nn.Module, split: DigitsSplit, config: FitConfig = MLP_RECIPE, *, device: str | torch.device = "cpu"
+) -> FitResult:
     """Train ``model`` on ``split.x_train`` with AdamW and warm-up + cosine; evaluate on the test part.
 
     Seeds everything from ``config.seed`` first (build the model after seeding
-    too, with :func:`seed_everything`, for a fully repeatable run).
+    too, with :func:`seed_everything`, for a fully repeatable run). ``device``
+    (``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"auto"`` or a ``torch.device``) is where
+    the model is moved and trained; it stays there afterwards.
     """
-    # BEGIN SOLUTION c04.3: seed, AdamW + WarmupCosine over every step, train_epoch per epoch, evaluate
+    # BEGIN SOLUTION c04.3: device, seed, AdamW + WarmupCosine, train_epoch per epoch, evaluate
     if config.epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {config.epochs}")
+    target = resolve_device(device)  # before any work: a missing GPU is an error now, not after the first epoch
+    model.to(target)
     generator = seed_everything(config.seed)
     optimizer = AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = len(minibatches(len(split.x_train), config.batch_size, shuffle=False))
@@ -216,5 +241,5 @@ def fit_classifier(model: nn.Module, split: DigitsSplit, config: FitConfig = MLP
         )
         history.append({"epoch": epoch, "train_loss": stats.loss, "train_accuracy": stats.accuracy})
     test = evaluate(model, split.x_test, split.y_test)
-    return FitResult(history=history, test=test, config=config)
+    return FitResult(history=history, test=test, config=config, device=str(target))
     # END SOLUTION

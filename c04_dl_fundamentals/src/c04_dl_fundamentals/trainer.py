@@ -24,6 +24,14 @@ what a real run needs:
 * **Progress and logs.** A rich progress bar per epoch shows the running loss and
   accuracy (only on a terminal, or when asked); every epoch appends a line to
   ``metrics.jsonl`` and redraws ``metrics.png``.
+* **Devices.** ``device`` (``"cpu"`` by default, ``"cuda"``, ``"auto"``, a
+  ``torch.device``) is resolved once by
+  :func:`~c04_dl_fundamentals.devices.resolve_device` and the model moves there;
+  the loop moves each batch to it and logs Python floats, so the history, the
+  plot and the checkpoints (written from CPU copies) do not depend on the device,
+  and a run checkpointed on a GPU resumes on a CPU. Bit-identical resume is a
+  CPU guarantee: on a GPU, dropout draws from the CUDA generator, which the
+  checkpoint does not hold, and some CUDA kernels are not deterministic.
 """
 
 from __future__ import annotations
@@ -49,6 +57,7 @@ from torch import nn
 
 from c04_dl_fundamentals.augment import random_shift
 from c04_dl_fundamentals.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from c04_dl_fundamentals.devices import resolve_device
 from c04_dl_fundamentals.history import append_jsonl, plot_history, write_jsonl
 from c04_dl_fundamentals.loop import evaluate, minibatches, seed_everything, train_epoch
 from c04_dl_fundamentals.optimizers import AdamW
@@ -149,12 +158,15 @@ class Trainer:
         run_dir: where checkpoints, ``metrics.jsonl`` and ``metrics.png`` go (None: nowhere).
         progress: show a progress bar; None shows it only when ``progress_file`` is a terminal.
         progress_file: where the bar is drawn (default ``sys.stderr``).
+        device: where to train: ``"cpu"`` (default), ``"cuda"``, ``"cuda:N"``, ``"auto"``
+            (CUDA when present) or a ``torch.device``; the model is moved there.
     """
 
     model: nn.Module
     train_data: Data
     val_data: Data
     config: TrainerConfig
+    device: torch.device  # where the model and each batch are
     run_dir: Path | None
     progress: bool
     progress_file: TextIO
@@ -178,10 +190,12 @@ class Trainer:
         run_dir: str | Path | None = None,
         progress: bool | None = None,
         progress_file: TextIO | None = None,
+        device: str | torch.device = "cpu",
     ) -> None:
-        # BEGIN SOLUTION c04.5: validate, seed, build the generator, optimizer, scheduler and early stopping
+        # BEGIN SOLUTION c04.5: validate, device, seed, generator, optimizer, scheduler, early stopping
         config.validate()
-        self.model, self.train_data, self.val_data, self.config = model, train, val, config
+        self.device = resolve_device(device)
+        self.model, self.train_data, self.val_data, self.config = model.to(self.device), train, val, config
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.progress_file = progress_file if progress_file is not None else sys.stderr
         self.progress = self.progress_file.isatty() if progress is None else progress
