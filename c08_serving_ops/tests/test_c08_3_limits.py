@@ -59,16 +59,18 @@ def test_admitted_never_exceeds_burst_plus_rate_times_time(rate: float, capacity
     assert admitted <= capacity + rate * sum(steps) + 1e-9
 
 
-def test_rate_limiter_keeps_one_bucket_per_client_and_evicts_the_oldest() -> None:
+def test_rate_limiter_keeps_one_bucket_per_client_and_evicts_only_full_ones() -> None:
     clock = FakeClock()
     limiter = RateLimiter(rate=1.0, burst=2, max_clients=2, clock=clock)
     assert [limiter.check("a").allowed for _ in range(3)] == [True, True, False]
     refused = limiter.check("a")
     assert not refused.allowed and refused.retry_after_s == pytest.approx(1.0) and refused.remaining == 0
     assert limiter.check("b").allowed  # another client has its own bucket
-    limiter.check("c")  # evicts "a", the least recently seen
-    assert len(limiter) == 2 and limiter.check("a").allowed
-    assert limiter.rejected == 2
+    assert not limiter.check("c").allowed  # the table is full of active clients: the newcomer waits
+    assert len(limiter) == 2 and not limiter.check("a").allowed  # "a" was not evicted into a fresh quota
+    clock.now += 2.0  # "a" and "b" refill: a full bucket is as good as a new one, so it may go
+    assert limiter.check("c").allowed and len(limiter) == 2
+    assert limiter.rejected == 4
     with pytest.raises(ValueError):
         RateLimiter(1.0, 1, max_clients=0)
 
@@ -96,9 +98,9 @@ def test_a_flood_beyond_the_quota_gets_429_with_retry_after(app_server: Callable
         assert answers[3].json() == {"error": "request quota exceeded; retry after the Retry-After seconds",
                                      "error_type": "rate_limited"}
         assert int(answers[3].headers["retry-after"]) in (1, 2)
-        # another API key has its own quota; probes are never limited
-        assert client.post("/embed", json={"inputs": "x"}, headers={"Authorization": "Bearer other"}).is_success
-        assert all(client.get("/health").status_code == 200 for _ in range(5))
+        # without configured keys the quota is the address: a made-up bearer token buys no fresh quota
+        assert client.post("/embed", json={"inputs": "x"}, headers={"Authorization": "Bearer other"}).status_code == 429
+        assert all(client.get("/health").status_code == 200 for _ in range(5))  # probes are never limited
 
 
 @pytest.fixture
@@ -115,7 +117,9 @@ def test_overload_answers_429_at_once(full_guard: AppServer) -> None:
         busy = client.post("/search", json={"query": "flow"})
         assert busy.status_code == 429 and busy.headers["retry-after"] == "1"
         assert busy.json()["error_type"] == "overloaded"
-        assert client.get("/ready").status_code == 200
+        saturated = client.get("/ready")  # every slot taken: send traffic elsewhere
+        assert saturated.status_code == 503 and saturated.json()["error"] == "saturated: 1 of 1 requests in flight"
+        assert client.get("/health").status_code == 200  # alive all the same
 
 
 def test_payload_limit_by_header_and_by_counting(app_server: Callable[..., AppServer]) -> None:

@@ -61,6 +61,7 @@ def ready_service(request: Request) -> tuple[Service, Components]:
 
 
 @probes.get("/health", responses={503: ERRORS[503]})
+@probes.head("/health", include_in_schema=False)  # HEAD answers as GET does, without the body
 async def health(request: Request) -> JSONResponse:
     """Liveness: 200 while the process can serve (or is loading), 503 when a component is broken."""
     # BEGIN SOLUTION c08.2: the service's health; 503 carries the error shape too
@@ -72,12 +73,25 @@ async def health(request: Request) -> JSONResponse:
 
 
 @probes.get("/ready", responses={503: ERRORS[503]})
+@probes.head("/ready", include_in_schema=False)
 async def ready(request: Request) -> JSONResponse:
-    """Readiness: 200 once models and indexes are in place, 503 while loading or draining."""
-    # BEGIN SOLUTION c08.2: ready -> 200 with the phase, else the not_ready error
+    """Readiness: 200 once models and indexes are in place; 503 while loading, draining, or saturated.
+
+    Saturated: every in-flight slot is taken or the batch queue is full, so a new request would get
+    429 here; a load balancer should send it elsewhere until the server has room again.
+    """
+    # BEGIN SOLUTION c08.2: ready -> 200 with the phase, else the not_ready error; saturation is not ready too
     service = service_of(request)
     if not service.ready:
         ready_service(request)  # raises the reason: loading, draining or broken
+    guard = request.app.state.guard
+    if guard.in_flight >= guard.limit:
+        raise ServiceError(503, "not_ready", f"saturated: {guard.in_flight} of {guard.limit} requests in flight",
+                           {"Retry-After": "1"})
+    batcher = service.batcher
+    if batcher is not None and batcher.queue_size >= service.settings.max_queue:
+        raise ServiceError(503, "not_ready", f"saturated: the batch queue is full ({batcher.queue_size} requests)",
+                           {"Retry-After": "1"})
     return JSONResponse({"status": "ready", "phase": service.phase.value})
     # END SOLUTION
 
@@ -126,7 +140,7 @@ def _texts(body: EmbedRequest, max_inputs: int) -> list[str]:
 
 async def _vectors(service: Service, components: Components, texts: list[str], normalize: bool, truncate: bool,
                    ) -> tuple[Any, float, float]:
-    tokens = components.embedder.tokenize(texts)
+    tokens = await service.offload(components.embedder.tokenize, texts)  # 1 MB of text takes ~0.3 s: off the loop
     too_long = [i for i, t in enumerate(tokens) if t.truncated]
     if too_long and not truncate:
         raise ServiceError(422, "validation_error", f"inputs: text {too_long[0]} is longer than "
@@ -170,7 +184,7 @@ async def search(body: SearchRequest, request: Request) -> JSONResponse:
     if cached is None:
         vector = None
         if body.mode != "bm25" or body.rerank:
-            rows = [components.embedder.tokenize([body.query])[0].ids]
+            rows = [(await service.offload(components.embedder.tokenize, [body.query]))[0].ids]
             vector = (await until_disconnect(request, service.embed(rows, normalize=True)))[0][0]
         context = service.tracer.start_as_current_span
         hits = await asyncio.to_thread(

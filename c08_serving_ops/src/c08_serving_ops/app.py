@@ -2,7 +2,9 @@
 
 ``create_app(settings)`` builds everything that belongs to *one* app (so tests can run
 several in one process): the :class:`~c08_serving_ops.service.Service` (phase, model,
-indexes, batcher, cache, metrics, tracer), the rate limiter and the overload guard.
+indexes, batcher, cache, metrics, tracer), the rate limiter, the limiter of failed
+authentications, the overload guard and the connection tracker (which ``serve.build_server``
+hands to the HTTP protocol).
 
 The lifespan starts loading when the server starts (in the background: probes answer
 at once) and, on shutdown, drains the batcher and closes the indexes, the embedded Qdrant
@@ -20,10 +22,11 @@ from opentelemetry.sdk.trace.export import SpanExporter
 
 from c08_serving_ops.api import ROUTERS
 from c08_serving_ops.chat_api import chat_router
+from c08_serving_ops.connections import ConnectionTracker, is_exempt
 from c08_serving_ops.errors import install_error_handlers
 from c08_serving_ops.generate_api import generation_router
 from c08_serving_ops.limiter import OverloadGuard, RateLimiter
-from c08_serving_ops.middleware import GuardMiddleware, ObserveMiddleware
+from c08_serving_ops.middleware import GuardMiddleware, ObserveMiddleware, parse_networks
 from c08_serving_ops.rag_api import rag_router
 from c08_serving_ops.schemas import install_openapi
 from c08_serving_ops.service import Loader, Service, load_components
@@ -54,11 +57,16 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_compon
     app.state.service = service
     app.state.limiter = RateLimiter(settings.rate_per_s, settings.burst, settings.max_clients)
     app.state.guard = OverloadGuard(settings.max_in_flight)
+    app.state.auth_failures = RateLimiter(settings.auth_failure_rate_per_s, settings.auth_failure_burst,
+                                          settings.max_clients)
+    app.state.connections = ConnectionTracker(settings.max_connections_per_client,
+                                              is_exempt(parse_networks(settings.trusted_proxies)))
     install_error_handlers(app)
     install_openapi(app, settings)  # the schema states this app's limits
     for router in routers if routers is not None else ALL_ROUTERS:
         app.include_router(router)
-    app.add_middleware(GuardMiddleware, service=service, limiter=app.state.limiter, guard=app.state.guard)
+    app.add_middleware(GuardMiddleware, service=service, limiter=app.state.limiter, guard=app.state.guard,
+                       auth_failures=app.state.auth_failures)
     app.add_middleware(ObserveMiddleware, service=service)  # added last = outermost
     return app
     # END SOLUTION

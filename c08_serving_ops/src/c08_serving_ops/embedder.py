@@ -5,8 +5,9 @@ The batcher needs two things from the model: the *cost* of a request before it r
 whole micro-batch in one forward pass. c06's :class:`~c06_retrieval_tools.MiniLMEncoder`
 does both inside ``encode``; here they are apart:
 
-* :meth:`Embedder.tokenize` runs the WordPiece tokenizer (fast, Rust) in the request
-  handler and says which inputs were longer than ``max_tokens``;
+* :meth:`Embedder.tokenize` runs the WordPiece tokenizer (fast, Rust) for the request handler
+  (on the service's CPU pool, never on the event loop) and says which inputs were longer than
+  ``max_tokens``; a long text is tokenized by its head, so its cost is bounded by ``max_tokens``;
 * :meth:`Embedder.forward` embeds a whole micro-batch: rows sorted by length, in groups
   of ``SUB_BATCH`` padded to their longest row (on a CPU the cost is per *padded* token,
   so padding a 5-token query to 39 wastes most of the work), then mean pooling:
@@ -29,6 +30,7 @@ from numpy.typing import NDArray
 from c06_retrieval_tools import MAX_SEQ_LENGTH, MiniLMEncoder, load_tokenizer, mean_pool
 
 FloatMatrix = NDArray[np.float32]
+HEAD_CHARS_PER_TOKEN = 16  # a long text is tokenized by its first max_tokens x 16 characters first
 SUB_BATCH = 8  # rows per forward pass inside a batch, sorted by length: padding stays small (measured best of 4-32)
 
 
@@ -49,9 +51,20 @@ class Embedder:
         self._tokenizer = load_tokenizer(self.encoder.folder, max_tokens)
 
     def tokenize(self, texts: Sequence[str]) -> list[Tokenized]:
-        """Token ids of each text (truncated to ``max_tokens``) and whether it was cut."""
-        # BEGIN SOLUTION c08.4: encode the batch; an encoding with overflowing pieces was truncated
-        return [Tokenized(list(e.ids), bool(e.overflowing)) for e in self._tokenizer.encode_batch(list(texts))]
+        """Token ids of each text (truncated to ``max_tokens``) and whether it was cut.
+
+        A long text is tokenized by its head first (:func:`head_of`): when the head alone overflows,
+        its first ``max_tokens`` ids are the whole text's, so a 1 MB input costs what 4 kB cost.
+        Otherwise (a head with few tokens) the whole text is tokenized.
+        """
+        # BEGIN SOLUTION c08.4: heads of long texts; an encoding with overflowing pieces was truncated
+        heads = [head_of(t, self.max_tokens * HEAD_CHARS_PER_TOKEN) for t in texts]
+        encodings = self._tokenizer.encode_batch(heads)
+        cut = [bool(e.overflowing) for e in encodings]
+        whole = [i for i, (t, h) in enumerate(zip(texts, heads, strict=True)) if len(h) < len(t) and not cut[i]]
+        for i, e in zip(whole, self._tokenizer.encode_batch([texts[i] for i in whole]), strict=True):
+            encodings[i], cut[i] = e, bool(e.overflowing)  # the head fitted: only the whole text can say
+        return [Tokenized(list(e.ids), c) for e, c in zip(encodings, cut, strict=True)]
         # END SOLUTION
 
     def forward(self, rows: Sequence[Sequence[int]]) -> FloatMatrix:
@@ -81,6 +94,19 @@ class Embedder:
         """Tokenize and embed ``texts`` directly (no batcher): what the startup code and tests use."""
         vectors = self.forward([t.ids for t in self.tokenize(texts)])
         return normalize_rows(vectors) if normalize else vectors
+
+
+def head_of(text: str, chars: int) -> str:
+    """``text`` cut at the last ASCII space, tab or newline before ``chars`` characters (whole when shorter).
+
+    BERT's pre-tokenizer splits at whitespace and its normaliser works character by character, so
+    the tokens of such a head are the first tokens of the whole text. Other characters (Unicode
+    spaces, control characters the normaliser drops) are not safe cut points.
+    """
+    if len(text) <= chars:
+        return text
+    cut = max(text.rfind(c, 0, chars) for c in " \t\n\r")
+    return text if cut <= 0 else text[:cut]
 
 
 def normalize_rows(vectors: FloatMatrix) -> FloatMatrix:

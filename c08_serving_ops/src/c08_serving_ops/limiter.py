@@ -6,9 +6,14 @@
 empty the answer is 429 with ``Retry-After``: the seconds until one token is back. The
 clock is injected, so tests step time by hand instead of sleeping.
 
-**Which client.** The API key when the request carries one, else the client's address.
-Buckets live in an LRU map capped at ``max_clients`` so a flood of addresses cannot
-grow memory without bound (an evicted client comes back with a full bucket).
+**Which client.** The API key when keys are configured (only a key that matched: an unknown
+token is refused with 401 before any bucket exists), else the client's address; a token the
+server never issued must not buy a fresh quota. Buckets live in a map capped at
+``max_clients`` so a flood of addresses cannot grow memory without bound. Eviction must not
+hand anyone a fresh quota either: only a bucket that has refilled to its capacity (so an
+idle client, indistinguishable from a new one) is evicted, looking at the
+``EVICTION_SCAN`` least recently seen; when none of them is full the table is full of
+*active* clients and the newcomer is refused (429) until one of them is.
 
 **Overload guard.** Quotas protect clients from each other; the guard protects the
 server from everyone at once. It counts requests in flight and refuses (429 at once,
@@ -18,6 +23,7 @@ everything late.
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 import time
@@ -26,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 Clock = Callable[[], float]
+EVICTION_SCAN = 32  # least recently seen buckets examined for a full one when the table is full
 
 
 class TokenBucket:
@@ -56,6 +63,12 @@ class TokenBucket:
         return (cost - self.tokens) / self.rate
         # END SOLUTION
 
+    def level(self) -> float:
+        """The tokens the bucket holds now (refill included), without taking any."""
+        # BEGIN SOLUTION c08.3: the refill a try_acquire would add, capped; nothing changes
+        return min(self.capacity, self.tokens + max(0.0, self.clock() - self.updated) * self.rate)
+        # END SOLUTION
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -65,10 +78,11 @@ class Decision:
 
 
 class RateLimiter:
-    """One :class:`TokenBucket` per client key, at most ``max_clients`` of them (LRU). Thread-safe."""
+    """One :class:`TokenBucket` per client key, at most ``max_clients`` (see the module docstring). Thread-safe."""
 
     _buckets: OrderedDict[str, TokenBucket]
     rejected: int  # requests refused so far
+    refused_new: int  # of which newcomers refused for want of room
 
     def __init__(self, rate: float, burst: int, max_clients: int = 10_000, clock: Clock = time.monotonic) -> None:
         # BEGIN SOLUTION c08.3: check the arguments (make one bucket); an LRU map and a lock
@@ -79,22 +93,50 @@ class RateLimiter:
         self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
         self._lock = threading.Lock()
         self.rejected = 0
+        self.refused_new = 0  # newcomers refused because the table was full of active clients
         # END SOLUTION
 
     def check(self, key: str) -> Decision:
-        """Take one token from ``key``'s bucket."""
-        # BEGIN SOLUTION c08.3: find or create the bucket (evict the least recent); try to take a token
+        """Take one token from ``key``'s bucket (made for a newcomer when there is room; else 429)."""
+        # BEGIN SOLUTION c08.3: find the bucket, or make room (evict a full one, else refuse); take a token
         with self._lock:
             bucket = self._buckets.get(key)
             if bucket is None:
+                if len(self._buckets) >= self.max_clients and not self._evict_one_full():
+                    self.rejected += 1
+                    self.refused_new += 1
+                    return Decision(False, self._seconds_until_room(), 0)
                 bucket = self._buckets[key] = TokenBucket(self.rate, self.burst, self.clock)
-                while len(self._buckets) > self.max_clients:
-                    self._buckets.popitem(last=False)
             self._buckets.move_to_end(key)
             wait = bucket.try_acquire()
             if wait > 0:
                 self.rejected += 1
             return Decision(wait == 0, wait, int(bucket.tokens))
+        # END SOLUTION
+
+    def _evict_one_full(self) -> bool:
+        """Evict the least recently seen bucket that is full (among the EVICTION_SCAN oldest); False if none is."""
+        # BEGIN SOLUTION c08.3: a full bucket equals a fresh one: evicting it takes nothing from its client
+        for key, bucket in itertools.islice(self._buckets.items(), EVICTION_SCAN):
+            if bucket.level() >= bucket.capacity:
+                del self._buckets[key]
+                return True
+        return False
+        # END SOLUTION
+
+    def _seconds_until_room(self) -> float:
+        oldest = next(iter(self._buckets.values()))
+        return (oldest.capacity - oldest.level()) / oldest.rate
+
+    def wait_s(self, key: str) -> float:
+        """Seconds until ``key`` could take a token (0.0 now, or when it has no bucket); takes nothing."""
+        # BEGIN SOLUTION c08.3: look, never create
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                return 0.0
+            level = bucket.level()
+            return 0.0 if level >= 1 else (1 - level) / bucket.rate
         # END SOLUTION
 
     def __len__(self) -> int:

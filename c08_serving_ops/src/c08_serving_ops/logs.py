@@ -5,16 +5,24 @@ them. Every line has ``timestamp``, ``level``, ``event`` and ``request_id``: the
 the request being handled (``-`` outside any request, e.g. at start-up). The middleware
 binds the id in a context variable, so every line logged while a request is handled,
 in any function, carries it without passing it around.
+
+*Every* line means the standard library's loggers too: uvicorn reports a malformed request
+("Invalid HTTP request received.") and an exception that escaped the app (with its traceback)
+through ``logging``, and Python prints uncaught exceptions as many lines of text. All of them are
+rendered by the same processors into one JSON object per line (a traceback becomes the
+``exception`` field), so a log pipeline never meets a line it cannot parse.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import threading
+from types import TracebackType
 from typing import Any, TextIO
 
 import structlog
-from structlog.typing import EventDict, WrappedLogger
+from structlog.typing import EventDict, Processor, WrappedLogger
 
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
@@ -25,24 +33,54 @@ def _ensure_request_id(logger: WrappedLogger, method: str, event: EventDict) -> 
 
 
 def configure_logging(level: str = "info", stream: TextIO | None = None) -> None:
-    """JSON lines to ``stream`` (default stdout) at ``level`` and above, for every structlog logger."""
-    # BEGIN SOLUTION c08.7: contextvars first (the request id), level, ISO time, JSON renderer
+    """JSON lines to ``stream`` (default stdout) at ``level`` and above: structlog's loggers, the standard
+    library's (uvicorn's errors with their tracebacks, asyncio, warnings) and uncaught exceptions alike."""
+    # BEGIN SOLUTION c08.7: contextvars first (the request id), level, ISO time, JSON renderer; stdlib too
     if level not in LEVELS:
         raise ValueError(f"unknown log level {level!r}: use one of {', '.join(LEVELS)}")
+    out = stream or sys.stdout
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        _ensure_request_id,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            _ensure_request_id,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
-        ],
+        processors=[*shared, structlog.processors.format_exc_info, structlog.processors.JSONRenderer()],
         wrapper_class=structlog.make_filtering_bound_logger(LEVELS[level]),
-        logger_factory=structlog.WriteLoggerFactory(stream or sys.stdout),
+        logger_factory=structlog.WriteLoggerFactory(out),
         cache_logger_on_first_use=False,
     )
+    # The standard library's records (uvicorn.error's "Invalid HTTP request received.", its "Exception in ASGI
+    # application" with the traceback, asyncio's, warnings) get the same fields and renderer: one JSON line each.
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name, structlog.processors.format_exc_info],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, structlog.processors.JSONRenderer()],
+    ))
+    root = logging.getLogger()
+    root.handlers = [h for h in root.handlers if not getattr(h, _OURS, False)]
+    setattr(handler, _OURS, True)
+    root.addHandler(handler)
+    root.setLevel(LEVELS[level])
+    logging.captureWarnings(True)
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
     # END SOLUTION
+
+
+_OURS = "_c08_json_handler"
+
+
+def _log_uncaught(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+    """An exception nobody caught, as one JSON line (not Python's multi-line traceback)."""
+    logging.getLogger("c08").critical("uncaught_exception", exc_info=(kind, value, tb))
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is not None:
+        logging.getLogger("c08").critical("uncaught_exception_in_thread", exc_info=(
+            args.exc_type, args.exc_value, args.exc_traceback), extra={"thread": getattr(args.thread, "name", None)})
 
 
 def get_logger(**initial: Any) -> Any:

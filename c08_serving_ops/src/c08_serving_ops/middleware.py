@@ -9,11 +9,16 @@ it to the logs, opens the ``request`` span, and records count and latency by rou
 
 1. a body over ``max_body_bytes`` (413): by ``Content-Length`` at once, and by counting
    for a chunked body, so a lying or missing header does not get past;
-2. a missing or wrong bearer key when keys are configured (401, ``WWW-Authenticate: Bearer``);
-3. a client over its quota (429 ``rate_limited``, ``Retry-After``), keyed by API key, else address;
-4. more than ``max_in_flight`` requests in the server at once (429 ``overloaded`` at once).
+2. a missing or wrong bearer key when keys are configured (401, ``WWW-Authenticate: Bearer``),
+   keys compared in constant time; an address with too many failures gets 429 (guessing is slow);
+3. a client over its quota (429 ``rate_limited``, ``Retry-After``): the matched API key when keys
+   are configured, else the client's address (``X-Forwarded-For`` only from a trusted proxy);
+4. a body that does not arrive within ``body_timeout_s`` (408 ``request_timeout``);
+5. more than ``max_in_flight`` requests in the server at once (429 ``overloaded`` at once). A
+   request counts only once its body is read: a slow upload holds its own connection (whose
+   number per client :mod:`~c08_serving_ops.connections` caps), never a slot other clients need.
 
-Probes (``/health``, ``/ready``, ``/metrics``) skip 2 to 4: an orchestrator must always
+Probes (``/health``, ``/ready``, ``/metrics``) skip 2 to 5: an orchestrator must always
 be able to ask whether the server lives.
 
 Both are plain ASGI (not ``BaseHTTPMiddleware``), so the app keeps the real ``receive``
@@ -22,9 +27,14 @@ and can notice a client that disconnects.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import hmac
+import ipaddress
 import re
 import time
 import uuid
+from collections.abc import Sequence
 
 from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -103,29 +113,101 @@ class PayloadTooLargeError(Exception):
     pass
 
 
-class GuardMiddleware:
-    """Payload limit, bearer keys, per-client quota, overload guard (see the module docstring)."""
+class BodyTimeoutError(Exception):
+    pass
 
-    def __init__(self, app: ASGIApp, service: Service, limiter: RateLimiter, guard: OverloadGuard) -> None:
+
+def key_matches(token: str | None, keys: Sequence[str]) -> str | None:
+    """The configured key equal to ``token``, compared in constant time against every key (no early exit)."""
+    # BEGIN SOLUTION c08.3: hash both sides (equal lengths), compare_digest each key, never stop early
+    given = hashlib.sha256((token or "").encode()).digest()
+    found: str | None = None
+    for key in keys:
+        if hmac.compare_digest(given, hashlib.sha256(key.encode()).digest()) and token is not None:
+            found = key
+    return found
+    # END SOLUTION
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(proxies: Sequence[str]) -> list[Network]:
+    return [ipaddress.ip_network(p, strict=False) for p in proxies]
+
+
+def _in(host: str, networks: Sequence[Network]) -> bool:
+    try:
+        address = ipaddress.ip_address(host.strip())
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
+
+
+def client_address(scope: Scope, trusted: Sequence[Network]) -> str:
+    """The client's address: the peer, unless the peer is a trusted proxy; then the right-most untrusted hop
+    of ``X-Forwarded-For`` (every hop left of it could have been written by the client itself)."""
+    # BEGIN SOLUTION c08.3: peer; behind trusted proxies walk X-Forwarded-For from the right
+    client = scope.get("client")
+    peer = str(client[0]) if client else "unknown"
+    if not trusted or not _in(peer, trusted):
+        return peer
+    hops = [h.strip() for key, value in scope.get("headers", []) if key.lower() == b"x-forwarded-for"
+            for h in value.decode("latin-1").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _in(hop, trusted):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return peer  # not an address: the proxy wrote nonsense or the client did; trust neither
+    return hops[0] if hops else peer  # every hop is ours: the left-most is the origin
+    # END SOLUTION
+
+
+class GuardMiddleware:
+    """Payload limit, bearer keys, per-client quota, body deadline, overload guard (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp, service: Service, limiter: RateLimiter, guard: OverloadGuard,
+                 auth_failures: RateLimiter | None = None) -> None:
         self.app, self.service, self.limiter, self.guard = app, service, limiter, guard
         self.settings = service.settings
+        self.auth_failures = auth_failures if auth_failures is not None else RateLimiter(  # (empty is falsy)
+            self.settings.auth_failure_rate_per_s, self.settings.auth_failure_burst, self.settings.max_clients)
+        self.trusted = parse_networks(self.settings.trusted_proxies)
 
     def _reject(self, reason: str) -> None:
         self.service.metrics.rejections.labels(reason).inc()
 
     def client_key(self, scope: Scope) -> str:
-        """The quota's key: ``key:<bearer token>`` when one is sent, else ``addr:<client host>``."""
-        token = bearer_token(scope)
-        if token:
-            return f"key:{token}"
-        client = scope.get("client")
-        return f"addr:{client[0] if client else 'unknown'}"
+        """The quota's key when no keys are configured: ``addr:<client address>`` (a token buys nothing)."""
+        return f"addr:{client_address(scope, self.trusted)}"
+
+    async def _authenticate(self, scope: Scope, receive: Receive, send: Send) -> str | None:
+        """The quota key of an authenticated request, or None once a 401/429 has been sent."""
+        # BEGIN SOLUTION c08.3: too many failures from this address -> 429; compare; count a failure -> 401
+        address = f"addr:{client_address(scope, self.trusted)}"
+        wait = self.auth_failures.wait_s(address)
+        if wait > 0:
+            self._reject("auth_rate_limited")
+            await error_response(429, "rate_limited", "too many failed authentications from this address; retry "
+                                 "after the Retry-After seconds", {"Retry-After": retry_after_header(wait)})(
+                scope, receive, send)
+            return None
+        key = key_matches(bearer_token(scope), self.settings.api_keys)
+        if key is None:
+            self.auth_failures.check(address)
+            self._reject("unauthorized")
+            await error_response(401, "unauthorized", "a valid bearer key is required (Authorization: Bearer <key>)",
+                                 {"WWW-Authenticate": "Bearer"})(scope, receive, send)
+            return None
+        return f"key:{key}"
+        # END SOLUTION
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        # BEGIN SOLUTION c08.3: 413 by header; probes pass; 401; 429 quota; 429 overload; count the body
+        # BEGIN SOLUTION c08.3: 413 by header; probes pass; 401; 429 quota; read the body (408, 413); 429 overload
         limit = self.settings.max_body_bytes
         declared = header(scope, "content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
@@ -136,31 +218,36 @@ class GuardMiddleware:
         if scope["path"] in PROBES:
             await self.app(scope, receive, send)
             return
-        keys = self.settings.api_keys
-        if keys and bearer_token(scope) not in keys:
-            self._reject("unauthorized")
-            await error_response(401, "unauthorized", "a valid bearer key is required (Authorization: Bearer <key>)",
-                                 {"WWW-Authenticate": "Bearer"})(scope, receive, send)
-            return
-        decision = self.limiter.check(self.client_key(scope))
+        if self.settings.api_keys:
+            quota_key = await self._authenticate(scope, receive, send)
+            if quota_key is None:
+                return
+        else:
+            quota_key = self.client_key(scope)
+        decision = self.limiter.check(quota_key)
         if not decision.allowed:
             self._reject("rate_limited")
             await error_response(429, "rate_limited", "request quota exceeded; retry after the Retry-After seconds",
                                  {"Retry-After": retry_after_header(decision.retry_after_s)})(scope, receive, send)
             return
-        if not self.guard.try_enter():
+        try:
+            replay = await read_body(receive, limit, self.settings.body_timeout_s)
+        except PayloadTooLargeError:
+            self._reject("payload_too_large")
+            await error_response(413, "payload_too_large", f"the body is over the limit of {limit} bytes")(
+                scope, receive, send)
+            return
+        except BodyTimeoutError:
+            self._reject("request_timeout")
+            await error_response(408, "request_timeout", f"the request body did not arrive within "
+                                 f"{self.settings.body_timeout_s:g} s", {"Connection": "close"})(scope, receive, send)
+            return
+        if not self.guard.try_enter():  # counted only now: a slow body never holds a slot
             self._reject("overloaded")
             await error_response(429, "overloaded", f"the server is at its limit of {self.guard.limit} requests "
                                  "in flight", {"Retry-After": "1"})(scope, receive, send)
             return
         try:
-            try:
-                replay = await read_body(receive, limit)
-            except PayloadTooLargeError:
-                self._reject("payload_too_large")
-                await error_response(413, "payload_too_large", f"the body is over the limit of {limit} bytes")(
-                    scope, receive, send)
-                return
             await self.app(scope, replay, send)
         finally:
             self.guard.leave()
@@ -174,12 +261,19 @@ def bearer_token(scope: Scope) -> str | None:
     return value[7:].strip() or None
 
 
-async def read_body(receive: Receive, limit: int) -> Receive:
-    """Read the whole body (at most ``limit`` bytes, else PayloadTooLargeError); return a receive that replays it."""
+async def read_body(receive: Receive, limit: int, timeout_s: float | None = None) -> Receive:
+    """Read the whole body (at most ``limit`` bytes, else PayloadTooLargeError; within ``timeout_s`` seconds,
+    else BodyTimeoutError); return a receive that replays it."""
     messages: list[Message] = []
     total = 0
+    # BEGIN SOLUTION c08.3: one deadline for the whole body, not per chunk (a byte a second must not reset it)
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
     while True:
-        message = await receive()
+        try:
+            message = await asyncio.wait_for(receive(), None if deadline is None else
+                                             max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            raise BodyTimeoutError from None
         messages.append(message)
         if message["type"] != "http.request":
             break
@@ -188,6 +282,7 @@ async def read_body(receive: Receive, limit: int) -> Receive:
             raise PayloadTooLargeError
         if not message.get("more_body", False):
             break
+    # END SOLUTION
 
     async def replay() -> Message:
         if messages:

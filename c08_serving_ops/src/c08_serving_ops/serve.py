@@ -26,6 +26,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from c08_serving_ops.app import create_app
+from c08_serving_ops.connections import guarded_protocol
 from c08_serving_ops.logs import configure_logging, get_logger
 from c08_serving_ops.service import Service
 from c08_serving_ops.settings import Settings
@@ -46,9 +47,20 @@ class DrainingServer(uvicorn.Server):
 
 
 def build_server(app: FastAPI, settings: Settings) -> DrainingServer:
-    """A uvicorn server for ``app`` that drains for ``drain_timeout_s`` (our logs replace uvicorn's)."""
+    """A uvicorn server for ``app`` that drains for ``drain_timeout_s`` and holds slow clients to deadlines.
+
+    uvicorn's loggers propagate to the JSON handler :func:`~c08_serving_ops.logs.configure_logging`
+    installed (``log_config=None`` keeps uvicorn from installing its plain-text one). The HTTP
+    protocol is h11 with the header deadline and the per-client connection cap of
+    :mod:`~c08_serving_ops.connections`; ``proxy_headers`` is off because uvicorn would otherwise
+    believe ``X-Forwarded-For`` from any loopback peer: the guard reads it, from trusted proxies only.
+    """
+    protocol = guarded_protocol(app.state.connections, settings.header_timeout_s)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
-                            lifespan="on", timeout_graceful_shutdown=math.ceil(settings.drain_timeout_s))
+                            lifespan="on", timeout_graceful_shutdown=math.ceil(settings.drain_timeout_s),
+                            http=protocol, proxy_headers=False,
+                            timeout_keep_alive=max(1, math.ceil(settings.keep_alive_s)),
+                            h11_max_incomplete_event_size=settings.max_header_bytes)
     return DrainingServer(config, app.state.service)
 
 

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -63,6 +65,8 @@ class Components:
 
 
 Loader = Callable[[Settings], Components]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def load_components(settings: Settings) -> Components:
@@ -104,10 +108,13 @@ def load_search_components(settings: Settings) -> Components:
 
 def embed_with_progress(embedder: Embedder, texts: Sequence[str], label: str, chunk: int = 64) -> NDArray[np.float32]:
     """c06's cached document embeddings of ``texts``, ``chunk`` at a time under a progress bar named ``label``."""
+    from rich.console import Console
     from rich.progress import Progress
 
     parts = [np.zeros((0, embedder.dimension), np.float32)]
-    with Progress(disable=len(texts) <= chunk) as bar:
+    # on a terminal only (stderr): piped output stays one JSON object per line
+    console = Console(stderr=True)
+    with Progress(console=console, disable=len(texts) <= chunk or not console.is_terminal) as bar:
         task = bar.add_task(label, total=len(texts))
         for start in range(0, len(texts), chunk):
             parts.append(embedder.encoder.encode(texts[start : start + chunk]))
@@ -159,6 +166,8 @@ class Service:
         self.batcher: MicroBatcher | None = None
         self.cache: TTLCache[list[dict[str, Any]]] = TTLCache(settings.cache_size, settings.cache_ttl_s)
         self._loading: asyncio.Task[None] | None = None
+        # tokenisation and other CPU work of request handlers: a few threads, never the event loop
+        self.cpu_pool = ThreadPoolExecutor(settings.cpu_workers, thread_name_prefix="c08-cpu")
         self.log = get_logger()
 
     async def start(self) -> None:
@@ -235,8 +244,20 @@ class Service:
             await self.batcher.close()
         if self.components is not None:
             self.components.close()
+        self.cpu_pool.shutdown(wait=False, cancel_futures=True)
         self.provider.force_flush()
         self.log.info("stopped")
+
+    async def offload(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """``function(*args, **kwargs)`` on the bounded CPU pool, awaited: the event loop keeps serving meanwhile.
+
+        The pool has ``cpu_workers`` threads; more calls wait in its queue (the overload guard bounds
+        how many requests can be there). The Rust tokenizer releases the GIL while it works.
+        """
+        # BEGIN SOLUTION c08.4: run in the service's own pool (not the loop's default executor)
+        call = functools.partial(function, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self.cpu_pool, call)
+        # END SOLUTION
 
     async def embed(self, rows: Sequence[Sequence[int]], normalize: bool) -> tuple[FloatMatrix, float, float]:
         """Vectors of token-id rows through the batcher: (vectors, queue seconds, inference seconds)."""

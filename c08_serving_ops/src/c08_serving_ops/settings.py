@@ -12,6 +12,7 @@ Every value is validated; a bad one raises :class:`pydantic.ValidationError` nam
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
@@ -57,9 +58,19 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_000_000, ge=1024)
     rate_per_s: float = Field(50.0, gt=0)  # per-client quota: tokens added per second
     burst: int = Field(100, ge=1)  # per-client quota: bucket capacity
-    max_clients: int = Field(10_000, ge=1)  # buckets kept (least recently seen evicted)
-    max_in_flight: int = Field(64, ge=1)  # requests handled at once; more get 429 at once
-    api_keys: list[str] = Field(default_factory=list)  # empty: no authentication
+    max_clients: int = Field(10_000, ge=1)  # buckets kept (only full, idle ones are evicted; else newcomers get 429)
+    max_in_flight: int = Field(64, ge=1)  # requests handled at once (counted once their body is read); more: 429
+    api_keys: list[str] = Field(default_factory=list)  # empty: no authentication (quotas per client address)
+    trusted_proxies: list[str] = Field(default_factory=list)  # addresses/networks whose X-Forwarded-For is believed
+    auth_failure_burst: int = Field(20, ge=1)  # failed authentications per address before 429
+    auth_failure_rate_per_s: float = Field(0.2, gt=0)  # ... then one more failure allowed every 1/rate seconds
+    # slow and greedy clients
+    header_timeout_s: float = Field(10.0, gt=0)  # a connection's request line and headers must arrive within this
+    body_timeout_s: float = Field(10.0, gt=0)  # the whole body must arrive within this once the headers are in (408)
+    keep_alive_s: float = Field(5.0, gt=0)  # an idle keep-alive connection is closed after this
+    max_header_bytes: int = Field(16_384, ge=1024)  # request line and headers, at most (larger: 400)
+    max_connections_per_client: int = Field(32, ge=1)  # open connections per client address (more: 429, closed)
+    cpu_workers: int = Field(2, ge=1, le=64)  # threads for tokenisation and other CPU work kept off the event loop
     # search
     cache_size: int = Field(1024, ge=0)
     cache_ttl_s: float = Field(60.0, gt=0)
@@ -93,6 +104,11 @@ class Settings(BaseSettings):
             raise ValueError("in_memory and qdrant_url exclude each other")
         if any(not key or key != key.strip() for key in self.api_keys):
             raise ValueError("api_keys must be non-empty strings without surrounding spaces")
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"trusted_proxies: {proxy!r} is not an IP address or network") from None
         return self
         # END SOLUTION
 
