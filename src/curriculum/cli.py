@@ -2,6 +2,9 @@
 
     curriculum grade [PATH] [--module c01] [--task c01.2] [--strict]
     curriculum grade --submissions DIR          # one grades.csv row per learner
+    curriculum grade --submissions DIR --jobs 4 --shard 0/8   # in parallel; slice 0 of 8
+    curriculum merge OUT SHARD_DIR...           # join the shards' gradebooks
+    curriculum gradescope --module c01 --out autograder.zip   # a Gradescope autograder
     curriculum status | next | hint c01.3 | check c01.3 | watch [c01.3]
     curriculum learner [--out build/learner] [--solved c05,c06]
     curriculum check-curriculum                 # the author check
@@ -21,6 +24,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from curriculum import __version__
+from curriculum.batch import merge_batches, parse_shard
 from curriculum.grade import PROGRESS_NAME, grade_batch, grade_submission, load_progress
 from curriculum.manifest import ManifestError, Module, discover_modules, find_course_root, find_module, find_task
 from curriculum.report import MARK, metric_text, next_line, next_task, print_report
@@ -46,8 +50,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
         find_task(modules, args.task)
     if args.submissions:
         out = Path(args.out) if args.out else _grade_dir(root) / "batch"
+        shard = parse_shard(args.shard) if args.shard else None
         path = grade_batch(modules, Path(args.submissions), out, args.module,
-                           on_submission=lambda name: console.print(f"grading submission {name} ..."))
+                           on_submission=lambda name: console.print(f"grading submission {name} ..."),
+                           jobs=args.jobs, shard=shard)
         console.print(path.read_text(encoding="utf-8"), markup=False)
         console.print(f"wrote {path}")
         return 0
@@ -62,6 +68,23 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if args.strict and results["shortfalls"]:
         console.print(f"[red]strict: {len(results['shortfalls'])} shortfall(s)[/]")
         return 1
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    path = merge_batches(Path(args.out), [Path(d) for d in args.shards])
+    console.print(path.read_text(encoding="utf-8"), markup=False)
+    console.print(f"wrote {path}")
+    return 0
+
+
+def cmd_gradescope(args: argparse.Namespace) -> int:
+    from curriculum.gradescope import build_autograder
+
+    root, modules = _course(args)
+    module = find_module(modules, args.module)
+    path = build_autograder(root, module, Path(args.out))
+    console.print(f"wrote {path}: upload it as the assignment's autograder (Ubuntu base image)")
     return 0
 
 
@@ -202,7 +225,19 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--submissions", help="grade every learner folder in DIR, write grades.csv")
     grade.add_argument("--out", help="report folder (default: PATH/build/grade)")
     grade.add_argument("--strict", action="store_true", help="exit 1 on any shortfall")
+    grade.add_argument("--jobs", type=int, default=1, help="with --submissions: grade N submissions at once")
+    grade.add_argument("--shard", help="with --submissions: grade slice K of N (K/N, 0-based, round-robin)")
     grade.set_defaults(func=cmd_grade)
+
+    merge = sub.add_parser("merge", help="join the outputs of --shard runs into one gradebook")
+    merge.add_argument("out", help="the merged output folder")
+    merge.add_argument("shards", nargs="+", help="the --out folders of the shards")
+    merge.set_defaults(func=cmd_merge)
+
+    gradescope = sub.add_parser("gradescope", help="build a Gradescope autograder zip for one module")
+    gradescope.add_argument("--module", required=True, help="the module, e.g. c01")
+    gradescope.add_argument("--out", default="autograder.zip", help="the zip to write (default: autograder.zip)")
+    gradescope.set_defaults(func=cmd_gradescope)
 
     sub.add_parser("status", help="progress per module").set_defaults(func=cmd_status)
     sub.add_parser("next", help="the first unfinished task").set_defaults(func=cmd_next)

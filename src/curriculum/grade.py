@@ -8,14 +8,15 @@ missing hidden tests) change nothing.
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
 import json
+import multiprocessing
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from curriculum.batch import SUBMISSIONS_DIR, learner_folders, shard_slice, write_gradebook
 from curriculum.manifest import Module
 from curriculum.report import write_junit, write_markdown
 from curriculum.results import ModuleScore, build_results, score_module
@@ -88,33 +89,54 @@ def submission_status(results: dict[str, Any]) -> str:
     return "complete"
 
 
+def _grade_row(modules: list[Module], learner: Path, out_dir: Path, module_id: str | None,
+               task_ids: list[str]) -> dict[str, Any]:
+    """Grade one learner folder into ``out_dir``; its gradebook row (runs in a worker process too)."""
+    results = grade_submission(modules, learner, out_dir, module_id)
+    by_task = {t["number"]: t["score"] for t in results["tests"]}
+    percent = 100.0 * results["score"] / results["max_score"] if results["max_score"] else 0.0
+    return {"learner": learner.name, **{t: by_task.get(t, 0.0) for t in task_ids},
+            "total": results["score"], "max_total": results["max_score"],
+            "percent": round(percent, 2), "status": submission_status(results)}
+
+
 def grade_batch(
     modules: list[Module],
     submissions: Path,
     out_dir: Path,
     module_id: str | None = None,
     on_submission: Callable[[str], None] | None = None,
+    jobs: int = 1,
+    shard: tuple[int, int] | None = None,
 ) -> Path:
-    """Grade every folder in ``submissions``; write ``grades.csv`` with a row per learner."""
-    learners = sorted(p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if not learners:
+    """Grade every folder in ``submissions``; write ``grades.csv`` with a row per learner.
+
+    ``jobs`` > 1 grades that many submissions at once, each in its own worker process (every
+    module of a submission still runs in its own sandboxed pytest process, as in a serial run).
+    ``shard=(K, N)`` grades only slice K of N (see :mod:`curriculum.batch`); an empty slice writes
+    an empty gradebook, so an array job with more shards than learners still succeeds.
+    """
+    everyone = learner_folders(submissions)
+    if not everyone:
         raise ValueError(f"{submissions} holds no submission folders")
+    learners = shard_slice(everyone, shard)
     task_ids = [t.id for m in modules if m.built and module_id in (None, m.id, m.name) for t in m.tasks]
-    rows = []
-    for learner in learners:
-        if on_submission is not None:
-            on_submission(learner.name)
-        results = grade_submission(modules, learner, out_dir / "submissions" / learner.name, module_id)
-        by_task = {t["number"]: t["score"] for t in results["tests"]}
-        percent = 100.0 * results["score"] / results["max_score"] if results["max_score"] else 0.0
-        rows.append({"learner": learner.name, **{t: by_task.get(t, 0.0) for t in task_ids},
-                     "total": results["score"], "max_total": results["max_score"],
-                     "percent": round(percent, 2), "status": submission_status(results)})
-    path = out_dir / "grades.csv"
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["learner", *task_ids, "total", "max_total", "percent", "status"])
-        writer.writeheader()
-        writer.writerows(rows)
-    stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    (out_dir / "batch.json").write_text(json.dumps({"graded_at": stamp, "rows": rows}, indent=2) + "\n")
-    return path
+    targets = {learner.name: out_dir / SUBMISSIONS_DIR / learner.name for learner in learners}
+    rows: list[dict[str, Any]] = []
+    if jobs <= 1 or len(learners) <= 1:
+        for learner in learners:
+            if on_submission is not None:
+                on_submission(learner.name)
+            rows.append(_grade_row(modules, learner, targets[learner.name], module_id, task_ids))
+    else:
+        # spawn, not fork: a fresh interpreter per worker, nothing inherited but the arguments.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures = []
+            for learner in learners:
+                if on_submission is not None:
+                    on_submission(learner.name)
+                futures.append(pool.submit(_grade_row, modules, learner, targets[learner.name], module_id, task_ids))
+            rows = [future.result() for future in futures]
+    meta = {"shard": f"{shard[0]}/{shard[1]}" if shard else None, "learners_total": len(everyone)}
+    return write_gradebook(out_dir, task_ids, rows, meta)
