@@ -19,6 +19,11 @@ held back while the tokens so far could still be the beginning of a stop sequenc
 
 **Seeds**: ``seed`` seeds a private ``torch.Generator``, so the same seed gives the same tokens.
 
+**Devices.** Generation runs where the model is (``model.device``): the token ids go there, the
+cache is allocated there. The last position's logits come back to the CPU before sampling, so the
+seeded CPU generator draws the tokens (a CPU generator cannot drive a CUDA ``multinomial``), and
+the same seed gives the same tokens on every device for the same logits.
+
 ``python -m c05_nlp_transformers.sample`` streams a sample from a model trained by ``train.py``.
 """
 
@@ -128,7 +133,7 @@ def _decode_loop(
                 cached_from = start
             else:  # decode: only the newest token
                 logits = model.logits(torch.tensor([tokens[-1:]], device=model.device), kv_cache=cache)  # (1, 1, V)
-            token = int(sample(logits[:, -1, :], sampling, generator)[0])
+            token = int(sample(logits[:, -1, :].cpu(), sampling, generator)[0])  # (1, V) on the CPU
         tokens.append(token)
         held.append(token)
         done = next((s for s in stops if tuple(held[-len(s) :]) == s), None)

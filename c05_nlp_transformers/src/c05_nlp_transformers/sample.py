@@ -7,6 +7,9 @@
 
 The text appears character by character as :func:`~c05_nlp_transformers.generate.stream` yields
 each token. ``--stop`` ends the sample at a piece of text (not printed), ``--seed`` makes it repeatable.
+``--device auto|cpu|cuda`` is where the model runs (``auto``: CUDA when present); the tokens are
+drawn on the CPU from the seeded generator, so a seed gives the same sample wherever the logits
+were computed (up to the device's rounding).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections.abc import Sequence
 
 from c05_nlp_transformers.generate import stream
 from c05_nlp_transformers.sampling import SamplingConfig
-from c05_nlp_transformers.train import load_checkpoint
+from c05_nlp_transformers.train import DEVICE_CHOICES, DeviceUnavailableError, load_checkpoint, resolve_device
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,8 +34,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--top-p", type=float, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--stop", default=None, help="stop at this text (not printed)")
+    parser.add_argument("--device", default="auto", help=f"{', '.join(DEVICE_CHOICES)} or cuda:N (default: auto)")
     args = parser.parse_args(argv)
-    model, tokenizer = load_checkpoint(args.checkpoint)
+    try:
+        device = resolve_device(args.device)
+    except (DeviceUnavailableError, ValueError) as err:
+        parser.error(str(err))  # exits with status 2 and the message
+    model, tokenizer = load_checkpoint(args.checkpoint, device=device)
     sampling = SamplingConfig(args.temperature, args.top_k, args.top_p)
     stops = [tokenizer.encode(args.stop)] if args.stop else []
     sys.stdout.write(args.prompt)

@@ -17,6 +17,14 @@ into ``--out``:
 * ``model.safetensors``: the weights (the tied matrix once) with the model configuration and the
   character vocabulary in the file's metadata, so :func:`load_checkpoint` needs nothing else;
 * ``loss_curve.png``: training loss per iteration (smoothed) and held-out loss at each evaluation.
+
+**Devices.** ``train(..., device=...)`` and ``--device auto|cpu|cuda`` choose where the model
+trains (:func:`resolve_device`: ``auto`` takes CUDA when present; ``cuda`` without it is an error
+before any work). The model is built and initialised on the CPU from the seed and then moved, so it
+starts from the same weights on every device; batches are drawn on the CPU from the seeded
+generator (the same characters on every device) and moved to the model's device, and so is each
+evaluation window. Losses come back as Python floats, so the curves, the plot and the checkpoint
+(written from CPU copies) do not depend on the device.
 """
 
 from __future__ import annotations
@@ -35,6 +43,45 @@ from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs for tqdm
 
 from c05_nlp_transformers.data import CharTokenizer, get_batch, load_tinyshakespeare, train_val_split
 from c05_nlp_transformers.model import GPT, GPTConfig
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda")  # the --device values of the command lines; "cuda:N" works too
+
+
+class DeviceUnavailableError(RuntimeError):
+    """A device was requested that this machine (or this torch build) does not have."""
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """The ``torch.device`` to run on: ``"auto"`` (CUDA when present, else the CPU), ``"cpu"``, ``"cuda[:N]"``.
+
+    Raises:
+        DeviceUnavailableError: CUDA (or that CUDA index) was asked for and is absent.
+        ValueError: anything that is not a CPU or CUDA device.
+    """
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda", 0) if torch.cuda.is_available() else torch.device("cpu")
+    if not isinstance(device, str | torch.device):
+        raise ValueError(f"device must be one of {DEVICE_CHOICES}, 'cuda:N' or a torch.device, got {device!r}")
+    try:
+        requested = torch.device(device)
+    except RuntimeError:  # torch's "Expected one of cpu, cuda, ... device type at start of device string"
+        raise ValueError(f"device must be one of {DEVICE_CHOICES} or 'cuda:N', got {device!r}") from None
+    if requested.type == "cpu":
+        return torch.device("cpu")
+    if requested.type != "cuda":
+        raise ValueError(f"this code runs on the CPU or a CUDA GPU; got device {device!r}")
+    if not torch.cuda.is_available():
+        why = "this torch build has no CUDA support" if torch.version.cuda is None else "no CUDA device is visible"
+        raise DeviceUnavailableError(
+            f"device {str(device)!r} was requested but CUDA is not available ({why}, torch {torch.__version__}); "
+            "use --device cpu, or --device auto to take a GPU only when there is one"
+        )
+    index = 0 if requested.index is None else requested.index
+    if index >= torch.cuda.device_count():
+        raise DeviceUnavailableError(
+            f"device {str(device)!r} was requested but only {torch.cuda.device_count()} CUDA device(s) are visible"
+        )
+    return torch.device("cuda", index)
 
 
 @dataclass(frozen=True)
@@ -74,9 +121,10 @@ PRESETS = {
 class TrainResult:
     """What a run produced: the model, its vocabulary, the curves and the measurements."""
 
-    model: GPT
+    model: GPT  # on the device it trained on
     tokenizer: CharTokenizer
     config: TrainConfig
+    device: str = "cpu"
     train_losses: list[float] = field(default_factory=list)  # one per iteration
     val_losses: list[tuple[int, float]] = field(default_factory=list)  # (iteration, held-out loss)
     seconds: float = 0.0  # wall time of the optimisation loop, evaluations included
@@ -115,8 +163,11 @@ def make_optimizer(model: GPT, config: TrainConfig) -> torch.optim.AdamW:
 
 @torch.no_grad()
 def evaluate_loss(model: GPT, data: torch.Tensor, block_size: int, batch_windows: int = 256) -> float:
-    """Mean next-token cross-entropy over every position of ``data`` (non-overlapping windows)."""
-    # BEGIN SOLUTION c05.4: eval mode, full windows in batches plus the shorter tail, position-weighted mean
+    """Mean next-token cross-entropy over every position of ``data`` (non-overlapping windows).
+
+    ``data`` may live anywhere: each batch of windows moves to the model's device.
+    """
+    # BEGIN SOLUTION c05.4: eval mode, windows in batches on the model's device, the tail, weighted mean
     if len(data) < 2:
         raise ValueError("the held-out split needs at least two tokens")
     was_training = model.training
@@ -130,7 +181,7 @@ def evaluate_loss(model: GPT, data: torch.Tensor, block_size: int, batch_windows
         pieces.append((data[n_full * block_size : -1][None], data[n_full * block_size + 1 :][None]))  # (1, tail)
     total = 0.0
     for x, y in pieces:
-        _, loss = model(x, y)
+        _, loss = model(x.to(model.device), y.to(model.device))
         assert loss is not None
         total += float(loss) * y.numel()
     model.train(was_training)
@@ -144,12 +195,15 @@ def train(
     out_dir: str | Path | None = None,
     *,
     progress: bool = True,
+    device: str | torch.device = "cpu",
 ) -> TrainResult:
     """Train a GPT on ``text`` (default: Tiny Shakespeare) and evaluate it on the held-out 10 %.
 
-    Writes the checkpoint and the loss curve into ``out_dir`` when it is given.
+    ``device`` (``"cpu"``, ``"cuda"``, ``"auto"``, a ``torch.device``) is where the model trains
+    and stays. Writes the checkpoint and the loss curve into ``out_dir`` when it is given.
     """
-    # BEGIN SOLUTION c05.4: seed, tokenise, split, model, loop (lr, batch, loss, clip, step, eval), save
+    # BEGIN SOLUTION c05.4: device, seed, tokenise, split, model, loop (lr, batch, clip, step, eval), save
+    target = resolve_device(device)  # a missing GPU is an error now, not after loading the corpus
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     text = load_tinyshakespeare() if text is None else text
@@ -166,17 +220,17 @@ def train(
             bias=config.bias,
             positional=config.positional,  # type: ignore[arg-type]  # checked by GPT
         )
-    )
+    ).to(target)  # initialised on the CPU from the seed: the same weights on every device
     optimizer = make_optimizer(model, config)
-    result = TrainResult(model, tokenizer, config)
+    result = TrainResult(model, tokenizer, config, device=str(target))
     model.train()
     bar = tqdm(range(config.max_iters), desc="training", unit="it", disable=not progress)
     started = time.perf_counter()
     for iteration in bar:
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(iteration, config)
-        x, y = get_batch(train_data, config.batch_size, config.block_size, generator)  # (B, T) each
-        _, loss = model(x, y)
+        x, y = get_batch(train_data, config.batch_size, config.block_size, generator)  # (B, T) each, on the CPU
+        _, loss = model(x.to(target), y.to(target))
         assert loss is not None
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -203,7 +257,7 @@ def save_checkpoint(
     path: str | Path, model: GPT, tokenizer: CharTokenizer, extra: dict[str, object] | None = None
 ) -> Path:
     """Weights as safetensors (``lm_head.weight`` left out: it is ``wte.weight``), config and vocabulary as metadata."""
-    state = {k: v.detach().contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}
     metadata = {
         "config": json.dumps(model.config.to_dict()),
         "chars": json.dumps("".join(tokenizer.chars)),
@@ -213,8 +267,8 @@ def save_checkpoint(
     return Path(path)
 
 
-def load_checkpoint(path: str | Path) -> tuple[GPT, CharTokenizer]:
-    """The model (in eval mode) and the vocabulary saved by :func:`save_checkpoint`."""
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[GPT, CharTokenizer]:
+    """The model (in eval mode, on ``device``) and the vocabulary saved by :func:`save_checkpoint`."""
     from safetensors import safe_open
 
     with safe_open(str(path), framework="pt") as handle:
@@ -223,7 +277,7 @@ def load_checkpoint(path: str | Path) -> tuple[GPT, CharTokenizer]:
     state = load_file(str(path))
     state["lm_head.weight"] = state["wte.weight"]
     model.load_state_dict(state)
-    model.eval()
+    model.to(resolve_device(device)).eval()
     return model, CharTokenizer(json.loads(metadata["chars"]))
 
 
@@ -260,17 +314,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-iters", type=int, default=None, help="override the preset's iterations")
     parser.add_argument("--out", default="build/c05_gpt", help="folder for model.safetensors and loss_curve.png")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--device", default="auto", help=f"{', '.join(DEVICE_CHOICES)} or cuda:N (default: auto)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
+    try:
+        device = resolve_device(args.device)
+    except (DeviceUnavailableError, ValueError) as err:
+        parser.error(str(err))  # exits with status 2 and the message
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     config = PRESETS[args.config]
     if args.max_iters is not None:
         config = replace(config, max_iters=args.max_iters, lr_decay_iters=args.max_iters)
-    result = train(config, out_dir=args.out, progress=not args.no_progress)
+    result = train(config, out_dir=args.out, progress=not args.no_progress, device=device)
     print(
-        f"config {args.config}: {config.max_iters} iterations, {result.model.num_parameters():,} parameters, "
-        f"held-out loss {result.final_val_loss:.4f}, {result.seconds:.1f} s, {result.tokens_per_s:,.0f} tokens/s"
+        f"config {args.config} on {device}: {config.max_iters} iterations, {result.model.num_parameters():,} "
+        f"parameters, held-out loss {result.final_val_loss:.4f}, {result.seconds:.1f} s "
+        f"({config.max_iters / max(result.seconds, 1e-9):.0f} it/s), {result.tokens_per_s:,.0f} tokens/s"
     )
     print(f"checkpoint {result.checkpoint}\nloss curve {result.plot}")
     return 0
