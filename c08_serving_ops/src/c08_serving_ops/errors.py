@@ -137,6 +137,13 @@ def error_response_for(path: str, status: int, error_type: str, message: str,
     return JSONResponse(content, status_code=status, headers=headers)
 
 
+def _message(error: Any) -> str:
+    """pydantic's message, with its own check of a constrained string's Unicode said the way ours is."""
+    if error.get("type") == "string_unicode":
+        return "not valid Unicode text: a lone surrogate"
+    return str(error.get("msg", "invalid"))
+
+
 def _where(error: Any) -> str:
     """A field's location as the client wrote it: ``messages[0].content``, or ``body`` for the whole body."""
     where = ""
@@ -155,7 +162,7 @@ def describe_validation(errors: list[Any]) -> tuple[str, str]:
     parts = []
     for e in errors[:5]:
         where = ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body"
-        parts.append(f"{where}: {e.get('msg', 'invalid')}")
+        parts.append(f"{where}: {_message(e)}")
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
     return "validation_error", "; ".join(parts) + more
     # END SOLUTION
@@ -172,7 +179,7 @@ def describe_openai_validation(errors: list[Any]) -> tuple[str, str | None, str]
     if kind == "extra_forbidden":
         return f"unknown parameter: '{param}'", param, "unknown_parameter"
     code = kind if kind in ("unsupported_parameter", "unsupported_value") else "invalid_value"
-    message = "; ".join(f"{_where(e)}: {e.get('msg', 'invalid')}" for e in errors[:5])
+    message = "; ".join(f"{_where(e)}: {_message(e)}" for e in errors[:5])
     return message, param, code
     # END SOLUTION
 

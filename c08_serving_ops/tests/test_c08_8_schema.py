@@ -1,0 +1,178 @@
+"""c08.8: the schema is the behaviour: every schemathesis check on every part-1 route, and any text.
+
+The fuzz runs against a server with its own small in-memory store (its writes through
+``/documents`` land there, not in the shared one). Invalid text is a lone surrogate, which JSON can
+carry as an escape (``"\\ud800"``): every text field of every route refuses it with 422 and the
+service's error shape, tried at both edges of both surrogate halves and by hypothesis.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from conftest import AppServer, make_settings, start_app
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from c06_retrieval_tools import Collection, Document
+from c08_serving_ops.documents import DocumentStore
+from c08_serving_ops.fuzz import CHECK_NAMES, fuzz
+from c08_serving_ops.schemas import NOT_BLANK, SAFE_INT, EmbedRequest, SearchRequest, check_text
+from c08_serving_ops.search import SearchEngine
+from c08_serving_ops.service import Components
+from c08_serving_ops.settings import Settings
+
+pytestmark = pytest.mark.task("c08.8")
+
+GENERATION_PATHS = ("/generate", "/v1/chat/completions", "/v1/models", "/v1/models/{model_id}", "/rag")
+FUZZ_EXAMPLES = 10  # per operation and mode: 7 operations, 73 distinct cases, every check on each
+EDGES = ["\ud800", "\udbff", "\udc00", "\udfff"]  # first and last high surrogate, first and last low one
+
+
+@pytest.fixture(scope="module")
+def own_store(live: AppServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    """An app over live's embedder and a six-document in-memory store of its own."""
+    shared = live.service.components
+    assert shared is not None
+
+    def load(config: Settings) -> Components:
+        docs = [Document(f"d{i}", f"title {i}", f"wing flutter number {i} at supersonic speed") for i in range(6)]
+        collection = Collection("tiny", docs, {"q1": "wing flutter"}, {"q1": {"d1": 1}})
+        store = DocumentStore.open(collection, lambda texts: shared.embedder.encoder.encode(list(texts)),
+                                   shared.embedder.dimension, path=config.index_path, in_memory=True)
+        return Components(shared.embedder, store, SearchEngine(store, None, config.rerank_depth))
+
+    server = start_app(make_settings(tmp_path_factory.mktemp("fuzz"), rerank=False), load)
+    yield server
+    server.stop()
+
+
+def post_raw(http: httpx.Client, path: str, body: Any) -> httpx.Response:
+    """POST ``body`` as ASCII JSON, so that a lone surrogate travels as its escape (as any JSON client may send it)."""
+    return http.post(path, content=json.dumps(body).encode(), headers={"content-type": "application/json"})
+
+
+def test_every_check_on_every_route_finds_nothing(own_store: AppServer, metric: Callable[..., None]) -> None:
+    report = fuzz(own_store.url, max_examples=FUZZ_EXAMPLES, skip_paths=GENERATION_PATHS)
+    assert report.checks == CHECK_NAMES and len(CHECK_NAMES) >= 14  # all of schemathesis' checks, not one
+    assert report.operations == 7 and report.cases >= 60
+    assert {200, 422} <= set(report.statuses)
+    metric("fuzz_server_errors", len(report.server_errors))
+    metric("fuzz_check_failures", len(report.failures))
+    assert report.failures == [], report.failures[:10]
+    assert report.row()["failures"] == 0 and report.row()["checks"] == len(CHECK_NAMES)
+
+
+def test_the_fuzz_reports_what_the_schema_does_not_say(own_store: AppServer) -> None:
+    """A server that refuses what its schema accepts is caught (here: a schema that forgets a bound)."""
+    app = own_store.app
+    spec = app.openapi()
+    top_k = spec["components"]["schemas"]["SearchRequest"]["properties"]["top_k"]
+    saved = dict(top_k)
+    top_k["maximum"] = 1_000_000  # the schema now lies: the server still refuses over max_top_k
+    try:
+        report = fuzz(own_store.url, max_examples=15, skip_paths=(*GENERATION_PATHS, "/embed", "/documents",
+                                                                  "/documents/{doc_id}", "/health", "/ready",
+                                                                  "/metrics"))
+    finally:
+        top_k.clear()
+        top_k.update(saved)
+    assert any("POST /search -> 422" in f and "rejected" in f for f in report.failures), report.failures
+
+
+def test_the_schema_states_the_server_bounds(own_store: AppServer) -> None:
+    config = own_store.service.settings
+    with own_store.client() as http:
+        spec = http.get("/openapi.json").json()
+        at_limit = http.post("/search", json={"query": "wing", "top_k": config.max_top_k})
+        over = http.post("/search", json={"query": "wing", "top_k": config.max_top_k + 1})
+        integral = http.post("/search", json={"query": "wing", "top_k": 3.0})
+        fraction = http.post("/search", json={"query": "wing", "top_k": 3.5})
+        empty = http.post("/embed", json={"inputs": ""})
+        blank = http.post("/embed", json={"inputs": ["ok", " \u3000"]})
+    schemas = spec["components"]["schemas"]
+    assert schemas["SearchRequest"]["properties"]["top_k"]["maximum"] == config.max_top_k
+    assert at_limit.status_code == 200 and over.status_code == 422
+    assert integral.status_code == 200 and fraction.status_code == 422
+    inputs = schemas["EmbedRequest"]["properties"]["inputs"]["anyOf"]
+    assert inputs[0]["pattern"] == NOT_BLANK and inputs[1]["maxItems"] == config.max_client_batch
+    assert empty.status_code == 422 and blank.status_code == 422
+    assert schemas["SearchRequest"]["properties"]["rerank"]["const"] is False  # no reranker on this server
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            declared = set(operation["responses"])
+            if path not in ("/health", "/ready", "/metrics"):
+                assert {"401", "408", "413", "429", "500", "503"} <= declared, (method, path)
+                assert ("400" in declared) == path.startswith("/v1/"), (method, path)
+                assert ("422" in declared) == (not path.startswith("/v1/")), (method, path)
+
+
+def test_not_blank_is_str_strip() -> None:
+    """The schema's "not blank" pattern agrees with the server's ``text.strip()`` on every code point."""
+    pattern = re.compile(NOT_BLANK)
+    for code in range(0x110000):
+        char = chr(code)
+        assert (pattern.search(char) is None) == (not char.strip()), hex(code)
+
+
+def test_integers_are_json_safe() -> None:
+    assert SearchRequest.model_validate({"query": "q", "top_k": 5.0}).top_k == 5
+    with pytest.raises(ValueError):
+        SearchRequest.model_validate({"query": "q", "top_k": "5"})  # strings stay refused
+    body = {"documents": [{"id": "a", "text": "t", "metadata": {"n": SAFE_INT + 1}}]}
+    from c08_serving_ops.schemas import DocumentsRequest
+
+    with pytest.raises(ValueError):
+        DocumentsRequest.model_validate(body)
+
+
+@pytest.mark.parametrize("surrogate", EDGES)
+def test_a_lone_surrogate_is_422_on_every_route(own_store: AppServer, surrogate: str) -> None:
+    text = f"wing {surrogate} flutter"
+    bodies: list[tuple[str, Any, str]] = [
+        ("/embed", {"inputs": text}, "inputs"),
+        ("/embed", {"inputs": ["fine", text]}, "inputs"),
+        ("/search", {"query": text}, "query"),
+        ("/search", {"query": "wing", "filter": {"tag": text}}, "filter"),
+        ("/search", {"query": "wing", "filter": {"tag": ["a", text]}}, "filter"),
+        ("/documents", {"documents": [{"id": "s1", "text": text}]}, "text"),
+        ("/documents", {"documents": [{"id": "s1", "text": "t", "title": text}]}, "title"),
+        ("/documents", {"documents": [{"id": f"s{surrogate}", "text": "t"}]}, "id"),
+        ("/documents", {"documents": [{"id": "s1", "text": "t", "metadata": {"k": text}}]}, "metadata"),
+    ]
+    with own_store.client() as http:
+        for path, body, field in bodies:
+            response = post_raw(http, path, body)
+            assert response.status_code == 422, (path, body, response.text)
+            error = response.json()
+            assert error["error_type"] == "validation_error" and field in error["error"], (path, error)
+            assert set(error) == {"error", "error_type"}
+        assert http.post("/search", json={"query": "wing"}).status_code == 200  # the server is unharmed
+
+
+def test_valid_neighbours_and_pairs_pass(own_store: AppServer) -> None:
+    with own_store.client() as http:
+        for text in ("\ud7ff", "\ue000", "\U0001f600", "\U00040000 \U000bffff \U0010ffff"):
+            response = post_raw(http, "/embed", {"inputs": f"wing {text}"})  # a pair travels as two escapes
+            assert response.status_code == 200, (text, response.text)
+
+
+@settings(deadline=None, max_examples=60)
+@given(before=st.text(max_size=20), code=st.integers(0xD800, 0xDFFF), after=st.text(max_size=20),
+       model=st.sampled_from(["embed", "search"]))
+def test_any_lone_surrogate_anywhere_is_refused(before: str, code: int, after: str, model: str) -> None:
+    text = before + chr(code) + after
+    with pytest.raises(ValidationError) as refused:
+        if model == "embed":
+            EmbedRequest.model_validate({"inputs": ["ok", text]})
+        else:
+            SearchRequest.model_validate({"query": "x" + text, "filter": {"k": [text]}})
+    kinds = {e["type"] for e in refused.value.errors()}
+    assert kinds & {"invalid_text", "string_unicode"}, refused.value.errors()  # ours, or pydantic's own check
+    assert check_text(["ok", {"k": before + after}]) == ["ok", {"k": before + after}]
