@@ -12,7 +12,7 @@ ARGS ?=
 CURRICULUM_DATA_HOME ?= $(if $(wildcard ../shared/data/SHA256SUMS),$(abspath ../shared/data))
 export CURRICULUM_DATA_HOME
 
-.PHONY: setup test grade learner check-curriculum lint bench report serve clean
+.PHONY: setup test grade learner check-curriculum lint bench report serve dist alone clean
 
 $(STAMP): constraints.txt pyproject.toml $(MODULES:%=%/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,7 +39,7 @@ check-curriculum: $(STAMP)  ## the author check: reference passes, workspace fai
 
 lint: $(STAMP)  ## ruff and mypy
 	$(BIN)/ruff check $(WORKSPACE_RUFF) .
-	$(BIN)/mypy src $(MODULES:%=%/src)
+	$(BIN)/mypy src tools $(MODULES:%=%/src)
 
 bench: $(STAMP)  ## every module's benchmark tables (src/<package>/bench.py); ARGS go to each
 	for module in $(MODULES); do \
@@ -57,5 +57,20 @@ serve: $(STAMP)  ## the RAG capstone (c08) on http://127.0.0.1:8008: XQuAD, Smol
 	$(BIN)/python -m c08_serving_ops.serve --collection xquad --generation --torch-threads 2 \
 	  --index-path build/serve/xquad-index $(if $(SERVE_ADAPTER),--adapter-path $(SERVE_ADAPTER)) $(ARGS)
 
+dist: $(STAMP)  ## wheels and sdists of the grader and every module in dist/, checked by twine
+	rm -rf dist && mkdir -p dist build
+	# Each sdist is built first and its wheel from it, so a file missing from the sdist shows here.
+	for project in . $(MODULES); do \
+	  $(BIN)/python -m build --no-isolation --outdir dist $$project > build/dist.log 2>&1 \
+	    || { cat build/dist.log; exit 1; }; \
+	done
+	$(BIN)/twine check --strict dist/*
+	ls dist
+
+M ?=
+alone: $(STAMP)  ## one module alone: fresh venv, install from dist/ by name, its tests against it (M=c07)
+	test -n "$(M)" || { echo 'usage: make alone M=c07 (after make dist)'; exit 2; }
+	$(BIN)/python tools/alone.py $(M)
+
 clean:
-	rm -rf build
+	rm -rf build dist
