@@ -66,10 +66,10 @@ def test_tables_plain_and_rich(rows, monkeypatch):
 
 
 def test_command_line(capsys, monkeypatch):
-    assert bench.main(["--sizes", "8", "--repeats", "1", "--naive-max", "4", "--plain"]) == 0
+    assert bench.main(["--sizes", "8", "--repeats", "1", "--naive-max", "4", "--plain", "--table", "variants"]) == 0
     printed = capsys.readouterr().out
     assert "skipped" in printed and "processes" in printed
     calls = []
     monkeypatch.setattr(bench, "run_benchmark", lambda *a, **k: calls.append((a, k)) or [])
-    bench.main(["--quick", "--plain"])
+    bench.main(["--quick", "--plain", "--table", "variants"])
     assert calls == [((bench.QUICK_SIZES, 1), {"naive_max_n": 1024})]

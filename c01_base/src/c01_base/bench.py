@@ -18,6 +18,9 @@ speed-up column measures what an extra level of parallelism adds, not what
 parallelism is worth. The numba kernels are the variants whose only
 parallelism is ours.
 
+A second table (:mod:`~c01_base.bench_climb`, ``--table climb``) climbs from the textbook loop
+to the packed, register-blocked GEMM, each step against BLAS at the same thread count.
+
 Run it on an otherwise idle machine, and read small differences as noise.
 """
 
@@ -269,10 +272,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     add("--quick", action="store_true", help=f"sizes {QUICK_SIZES} and 1 repeat")
     add("--naive-max", type=int, default=1024, help="skip the naive kernel above this n")
     add("--plain", action="store_true", help="plain-text table even if rich is installed")
+    add("--table", choices=["variants", "climb", "both"], default="both", help="which table(s) to print")
     args = parser.parse_args(argv)
     sizes, repeats = (QUICK_SIZES, 1) if args.quick else (args.sizes, args.repeats)
-    rows = run_benchmark(sizes, repeats, naive_max_n=args.naive_max)
-    print(render_table(rows, plain=args.plain), end="")
+    if args.table in ("variants", "both"):
+        rows = run_benchmark(sizes, repeats, naive_max_n=args.naive_max)
+        print(render_table(rows, plain=args.plain), end="")
+    if args.table in ("climb", "both"):
+        from c01_base import bench_climb  # imports this module: import it late
+
+        print(bench_climb.render_climb(bench_climb.run_climb(sizes, repeats, naive_max_n=args.naive_max)), end="")
     return 0
 
 

@@ -47,6 +47,33 @@ DEFAULT_BLOCK = 128  # a 128 x 128 float64 tile of B is 128 KiB: it fits in a ty
 
 
 @njit(cache=True, nogil=True)
+def _matmul_ijk_kernel(a: NDArray[Any], b: NDArray[Any], out: NDArray[Any]) -> None:
+    """``out = a @ b`` with the textbook i-j-k loop: one dot product per element of C.
+
+    Given, not an exercise: it is the first step of the benchmark's climb. The inner loop walks a
+    column of B (stride N elements), so every step touches a new cache line, and the dot product's
+    running sum is one serial dependency chain that LLVM may not reorder into SIMD lanes.
+    """
+    m, k = a.shape
+    n = b.shape[1]
+    for i in range(m):
+        for j in range(n):
+            total = out[i, j]
+            for p in range(k):
+                total += a[i, p] * b[p, j]
+            out[i, j] = total
+
+
+def matmul_ijk(a: NDArray[np.floating[Any]], b: NDArray[np.floating[Any]]) -> NDArray[np.floating[Any]]:
+    """``a @ b`` with the textbook i-j-k kernel (operands validated and made C-contiguous)."""
+    a, b = check_matmul_operands(a, b)
+    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    out = np.zeros((a.shape[0], b.shape[1]), dtype=a.dtype)
+    _matmul_ijk_kernel(a, b, out)
+    return out
+
+
+@njit(cache=True, nogil=True)
 def _matmul_naive_kernel(a: NDArray[Any], b: NDArray[Any], out: NDArray[Any]) -> None:
     """Accumulate ``a @ b`` into the zeroed ``out`` with the plain i-k-j loop."""
     # BEGIN SOLUTION c01.1: the i-k-j triple loop, accumulating into out
