@@ -52,7 +52,8 @@ def test_cuda_without_cuda_is_a_clear_error(data, monkeypatch):
 
 
 def test_command_line_trains_on_the_cpu(tmp_path, capsys, monkeypatch):
-    assert train_cli.main(["--model", "mlp", "--device", "cpu", "--epochs", "1", "--out", str(tmp_path)]) == 0
+    arguments = ["--model", "mlp", "--epochs", "1", "--threads", "1", "--out", str(tmp_path)]
+    assert train_cli.main([*arguments, "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     assert "mlp (" in out and "on cpu (" in out and "1 epochs" in out and "held-out accuracy 0." in out
     assert (tmp_path / "last.safetensors").exists() and len(read_jsonl(tmp_path / "metrics.jsonl")) == 1
@@ -60,4 +61,7 @@ def test_command_line_trains_on_the_cpu(tmp_path, capsys, monkeypatch):
     with pytest.raises(SystemExit) as stopped:
         train_cli.main(["--device", "cuda", "--out", str(tmp_path / "never")])
     assert stopped.value.code == 2 and "CUDA is not available" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:
+        train_cli.main(["--device", "gpu", "--out", str(tmp_path / "never")])
+    assert stopped.value.code == 2 and "device must be one of" in capsys.readouterr().err
     assert not (tmp_path / "never").exists()
