@@ -182,7 +182,7 @@ def app_server(live: AppServer, tmp_path: Path) -> Iterator[Callable[..., AppSer
         server.stop()
 
 
-SMOKE_KEYS = ["smoke-a", "smoke-b", "smoke-c", "smoke-d", "load", "flood", "gen"]
+SMOKE_KEYS = ["smoke-a", "smoke-b", "smoke-c", "smoke-d", "load", "flood", "gen", "soak"]
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """c08.8: the load generator (percentiles against numpy), a short load run, a schemathesis fuzz, the bench helpers.
 
-The full figures (concurrency 1, 8, 32 per endpoint, batching on vs off, a 5-minute soak, a
+The full figures (concurrency 1, 8, 32 per endpoint, batching on vs off, a soak of minutes, a
 longer fuzz) come from ``python -m c08_serving_ops.bench``: see the README. Here the runs are
 seconds long, against the real server process, with thresholds in tasks.toml.
 """
@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from c06_retrieval_tools import load_cranfield
-from c08_serving_ops import bench
+from c08_serving_ops import bench, soak
 from c08_serving_ops.fuzz import fuzz
-from c08_serving_ops.loadgen import check_loopback, percentile, run_load, run_rate
+from c08_serving_ops.loadgen import BodyFn, LoadResult, check_loopback, percentile, run_load, run_rate
 from c08_serving_ops.process import ServerProcess
 
 pytestmark = pytest.mark.task("c08.8")
@@ -64,7 +64,7 @@ def test_short_load_run(smoke_server: ServerProcess, metric: Callable[..., None]
     embed_path, embed_body = bench.endpoints(queries)["embed"]
     search_path, search_body = bench.endpoints(queries)["search_hybrid"]
 
-    def load(path: str, body: bench.BodyFn, concurrency: int) -> bench.LoadResult:
+    def load(path: str, body: BodyFn, concurrency: int) -> LoadResult:
         return asyncio.run(run_load(smoke_server.url, path, body, concurrency=concurrency, max_requests=80,
                                     max_seconds=3.0, headers={"Authorization": "Bearer load"}))
 
@@ -93,7 +93,7 @@ def test_fuzz_finds_no_server_error(live: AppServer, metric: Callable[..., None]
     assert set(skipped.statuses) <= {200}
 
 
-def test_bench_helpers_on_tiny_sizes(live: AppServer, smoke_server: ServerProcess) -> None:
+def test_bench_helpers_on_tiny_sizes(live: AppServer) -> None:
     texts = ["shock waves", "flutter of wings", "heat transfer"]
     rows = bench.load_table(live.url, texts, [1, 2], max_requests=6, max_seconds=2.0, names=["health", "embed"])
     assert [(r["endpoint"], r["concurrency"]) for r in rows] == [("health", 1), ("health", 2), ("embed", 1),
@@ -103,9 +103,47 @@ def test_bench_helpers_on_tiny_sizes(live: AppServer, smoke_server: ServerProces
     assert table.count("\n") == len(rows) + 1 and table.startswith("| endpoint |") and bench.markdown([]) == ""
     throughput = bench.embed_throughput(live.url, texts, 2, 4, 2.0)
     assert throughput.requests == 4 and throughput.qps > 0
-    soak = bench.soak(smoke_server.url, smoke_server.pid, texts, seconds=2.0, rate_per_s=4.0)
-    # anonymous traffic on the smoke server is refused (401): the soak still measures and reports it
-    assert soak["requests"] == 8 and soak["rss_warm_mb"] > 0 and abs(soak["rss_growth"]) < 0.5
-    assert set(soak["statuses"]) == {401}
-    args = bench.parse_args(["--soak-seconds", "0", "--concurrency", "1,8"])
-    assert args.soak_seconds == 0 and args.concurrency == "1,8"
+    args = bench.parse_args(["--soak-minutes", "0", "--concurrency", "1,8"])
+    assert args.soak_minutes == 0 and args.concurrency == "1,8"
+    assert bench.parse_args([]).soak_minutes == soak.DEFAULT_MINUTES  # make bench: a bounded soak
+
+
+@settings(deadline=None, max_examples=40)
+@given(points=st.lists(st.tuples(st.integers(0, 1200).map(lambda n: n / 2), st.integers(0, 2**34)), min_size=2,
+                       max_size=50), start=st.floats(0, 300))
+def test_rss_slope_equals_least_squares(points: list[tuple[float, int]], start: float) -> None:
+    kept = [(t, rss) for t, rss in points if t >= start]
+    times = np.array([t / 60 for t, _ in kept])
+    slope = soak.rss_slope_mib_per_min(points, start)
+    if len(kept) < 2 or np.ptp(times) == 0:
+        assert np.isnan(slope)
+        return
+    expected = np.polyfit(times, np.array([rss / 2**20 for _, rss in kept]), 1)[0]
+    assert slope == pytest.approx(expected, rel=1e-6, abs=1e-6 * (1 + abs(expected)))
+
+
+def test_rss_slope_of_a_leak_and_a_flat_line() -> None:
+    leak = [(t, 500 * 2**20 + int(t / 60 * 12 * 2**20)) for t in np.arange(0.0, 120.0, 0.5)]  # 12 MiB/min
+    assert soak.rss_slope_mib_per_min(leak) == pytest.approx(12.0, rel=1e-6)
+    warm_then_flat = [(t, (400 if t < 20 else 600) * 2**20) for t in np.arange(0.0, 120.0, 0.5)]
+    assert soak.rss_slope_mib_per_min(warm_then_flat, start_s=20.0) == pytest.approx(0.0, abs=1e-9)
+    assert soak.rss_slope_mib_per_min(warm_then_flat) > 50  # with the warm-up left in, it looks like a leak
+
+
+def test_a_short_authenticated_soak_over_every_route(smoke_server: ServerProcess, metric: Callable[..., None]) -> None:
+    """Every route with a key, real 200s, bad inputs refused as documented, the server's RSS sampled."""
+    report = soak.run_soak(smoke_server.url, smoke_server.pid, api_key="soak", seconds=90.0, concurrency=2,
+                           max_rounds=4, interval_s=0.25, settle_s=1.0)
+    calls = soak.round_of_calls(0, "any")
+    assert report.rounds == 4 and set(report.statuses) == {call.name for call in calls}
+    assert report.unexpected == [], report.unexpected
+    for call in calls:
+        counts = report.statuses[call.name]
+        assert sum(counts.values()) == report.rounds + 1  # the warm-up round and the measured ones
+        assert set(counts) <= call.expect, (call.name, counts)
+        if call.expect == {200}:
+            assert counts[200] == report.rounds + 1
+    assert report.requests == len(calls) * (report.rounds + 1)
+    assert 0 < report.rss_ready_mib <= report.rss_peak_mib and report.rss_after_mib <= report.rss_peak_mib
+    assert report.samples >= 8  # sampled all along, not once at each end
+    metric("soak_rss_slope_mib_per_min", report.slope_mib_per_min)  # a leak detector (tasks.toml), not a size

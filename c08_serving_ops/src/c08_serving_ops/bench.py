@@ -7,10 +7,11 @@ quotas raised so the limiter does not shape the load):
    (each cell bounded by ``--requests`` and ``--seconds``).
 2. **Batching**: /embed throughput at concurrency 32 with dynamic batching, then on a
    second server started with ``--no-batching``; the ratio (goal >= 3).
-3. **Soak**: ``--soak-rate`` requests per second (default 10) (embed and search alternating) for
-   ``--soak-seconds``; errors must be 0 and the server's resident memory may grow < 10 %
-   between the end of the first tenth (warm) and the end.
-4. **Fuzz**: schemathesis over the OpenAPI schema; no 5xx.
+3. **Fuzz**: schemathesis over the OpenAPI schema; no 5xx.
+4. **Soak** (:mod:`c08_serving_ops.soak`): a server started as ``make serve`` runs it (XQuAD,
+   generation on, one API key), every route and bad inputs for ``--soak-minutes`` (default 2.5);
+   its RSS at ready, at the peak, after the load, and the slope (MiB/min). Every answer must be the
+   expected one and the slope under :data:`SLOPE_LIMIT_MIB_PER_MIN`.
 5. **Generation** (part 2, :mod:`c08_serving_ops.bench_generation`; ``--no-generation`` skips it):
    streaming TTFT and inter-token latency at concurrency 1, 4, 8, the serving overhead, /rag by stage.
 
@@ -27,16 +28,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import psutil  # type: ignore[import-untyped]
-
 from c06_retrieval_tools import load_cranfield
-from c08_serving_ops import bench_generation
+from c08_serving_ops import bench_generation, soak
 from c08_serving_ops.fuzz import fuzz
-from c08_serving_ops.loadgen import BodyFn, LoadResult, run_load, run_rate
+from c08_serving_ops.loadgen import BodyFn, LoadResult, run_load
 from c08_serving_ops.process import ServerProcess
 
 UNLIMITED = {"C08_RATE_PER_S": "1000000", "C08_BURST": "1000000", "C08_MAX_IN_FLIGHT": "4096"}
-RSS_GROWTH_LIMIT = 0.10
+SLOPE_LIMIT_MIB_PER_MIN = 20.0  # the soak's leak detector (README: measured slopes)
 BATCHING_GOAL = 3.0
 GENERATION_PATHS = ("/generate", "/v1/chat/completions", "/v1/models", "/rag")  # off on this server: 503
 
@@ -77,36 +76,6 @@ def embed_throughput(url: str, texts: Sequence[str], concurrency: int, max_reque
                                 max_seconds=max_seconds))
 
 
-def soak(url: str, pid: int, texts: Sequence[str], seconds: float, rate_per_s: float) -> dict[str, Any]:
-    """Fixed-rate mixed traffic; RSS of ``pid`` sampled every second; growth from the first tenth to the end."""
-    process = psutil.Process(pid)
-    samples: list[tuple[float, int]] = []
-    n = len(texts)
-
-    def body(i: int) -> dict[str, Any]:
-        return {"inputs": texts[i % n], "truncate": True} if i % 2 else {"query": texts[i % n], "mode": "hybrid"}
-
-    async def both() -> tuple[LoadResult, LoadResult]:
-        def tick(elapsed: float) -> None:
-            samples.append((elapsed, process.memory_info().rss))
-
-        embed = run_rate(url, "/embed", lambda i: body(2 * i + 1), rate_per_s=rate_per_s / 2, seconds=seconds,
-                         on_tick=tick)
-        search = run_rate(url, "/search", lambda i: body(2 * i), rate_per_s=rate_per_s / 2, seconds=seconds)
-        return await asyncio.gather(embed, search)
-
-    embed, search = asyncio.run(both())
-    samples.append((seconds, process.memory_info().rss))
-    warm = next(rss for t, rss in samples if t >= seconds / 10)
-    end = samples[-1][1]
-    latencies = embed.latencies_ms + search.latencies_ms
-    merged = LoadResult("soak", 0, embed.requests + search.requests, embed.errors + search.errors,
-                        max(embed.seconds, search.seconds), latencies, embed.statuses + search.statuses)
-    return {**merged.row(), "seconds": round(merged.seconds, 1), "rss_warm_mb": round(warm / 2**20, 1),
-            "rss_end_mb": round(end / 2**20, 1), "rss_max_mb": round(max(r for _, r in samples) / 2**20, 1),
-            "rss_growth": round((end - warm) / warm, 4)}
-
-
 def markdown(rows: Sequence[dict[str, Any]]) -> str:
     """A Markdown table of ``rows`` (the keys of the first row are the columns)."""
     if not rows:
@@ -122,8 +91,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", default="1,8,32", help="comma-separated concurrency levels")
     parser.add_argument("--requests", type=int, default=400, help="requests per load cell (at most)")
     parser.add_argument("--seconds", type=float, default=10.0, help="seconds per load cell (at most)")
-    parser.add_argument("--soak-seconds", type=float, default=300.0, help="0 skips the soak")
-    parser.add_argument("--soak-rate", type=float, default=10.0, help="requests per second during the soak")
+    parser.add_argument("--soak-minutes", type=float, default=soak.DEFAULT_MINUTES,
+                        help="the soak over every route on a make-serve server (soak.py); 0 skips it")
     parser.add_argument("--fuzz-examples", type=int, default=50, help="cases per operation and mode; 0 skips")
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     parser.add_argument("--no-generation", dest="generation", action="store_false",
@@ -140,9 +109,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         results["load"] = load_table(server.url, texts, concurrencies, args.requests, args.seconds)
         print("## Load (batching on)\n\n" + markdown(results["load"]) + "\n", flush=True)
         batched = embed_throughput(server.url, texts, 32, args.requests, args.seconds)
-        if args.soak_seconds > 0:
-            results["soak"] = soak(server.url, server.pid, texts, args.soak_seconds, args.soak_rate)
-            print("## Soak\n\n" + markdown([results["soak"]]) + "\n", flush=True)
         if args.fuzz_examples > 0:
             results["fuzz"] = fuzz(server.url, args.fuzz_examples, skip_paths=GENERATION_PATHS).row()
             print("## Fuzz\n\n" + markdown([results["fuzz"]]) + "\n", flush=True)
@@ -152,13 +118,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                            "ratio": round(batched.qps / unbatched.qps, 2), "goal": BATCHING_GOAL,
                            "batched_p99_ms": round(batched.p(99), 1), "unbatched_p99_ms": round(unbatched.p(99), 1)}
     print("## /embed at concurrency 32: batching on vs off\n\n" + markdown([results["batching"]]) + "\n", flush=True)
+    if args.soak_minutes > 0:  # alone on the machine: the other servers have stopped
+        report = soak.soak_make_serve(args.soak_minutes * 60)
+        results["soak"] = {**report.row(), "routes": report.routes(), "unexpected_answers": report.unexpected}
+        print("## Soak (make serve's configuration, every route, authenticated)\n\n" + markdown([report.row()])
+              + "\n\n" + markdown(report.routes()) + "\n", flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
     if args.generation:  # part 2: streaming TTFT / ITL, serving overhead, /rag stages
         json_path = [] if args.json is None else ["--json", str(args.json.with_suffix(".generation.json"))]
         bench_generation.main(json_path)
-    soak_ok = "soak" not in results or (results["soak"]["errors"] == 0
-                                        and results["soak"]["rss_growth"] < RSS_GROWTH_LIMIT)
+    soak_ok = "soak" not in results or (results["soak"]["unexpected"] == 0
+                                        and results["soak"]["slope_mib_per_min"] < SLOPE_LIMIT_MIB_PER_MIN)
     fuzz_ok = "fuzz" not in results or results["fuzz"]["server_errors"] == 0
     return 0 if soak_ok and fuzz_ok else 1
 
