@@ -97,6 +97,7 @@ async def ready(request: Request) -> JSONResponse:
 
 
 @probes.get("/metrics", response_class=Response)
+@probes.head("/metrics", response_class=Response, include_in_schema=False)
 async def metrics(request: Request) -> Response:
     """Prometheus metrics in the text exposition format."""
     service = service_of(request)

@@ -55,7 +55,8 @@ def configure_logging(level: str = "info", stream: TextIO | None = None) -> None
     # application" with the traceback, asyncio's, warnings) get the same fields and renderer: one JSON line each.
     handler = logging.StreamHandler(out)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name, structlog.processors.format_exc_info],
+        foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name, structlog.stdlib.ExtraAdder({"thread_name"}),
+                           structlog.processors.format_exc_info],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, structlog.processors.JSONRenderer()],
     ))
     root = logging.getLogger()
@@ -63,7 +64,8 @@ def configure_logging(level: str = "info", stream: TextIO | None = None) -> None
     setattr(handler, _OURS, True)
     root.addHandler(handler)
     root.setLevel(LEVELS[level])
-    logging.captureWarnings(True)
+    logging.captureWarnings(False)  # forget an earlier capture (a catch_warnings block may have undone it) ...
+    logging.captureWarnings(True)  # ... and route warnings.showwarning to the "py.warnings" logger
     sys.excepthook = _log_uncaught
     threading.excepthook = _log_uncaught_in_thread
     # END SOLUTION
@@ -79,8 +81,9 @@ def _log_uncaught(kind: type[BaseException], value: BaseException, tb: Traceback
 
 def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
     if args.exc_value is not None:
-        logging.getLogger("c08").critical("uncaught_exception_in_thread", exc_info=(
-            args.exc_type, args.exc_value, args.exc_traceback), extra={"thread": getattr(args.thread, "name", None)})
+        error = (args.exc_type, args.exc_value, args.exc_traceback)
+        logging.getLogger("c08").critical("uncaught_exception_in_thread", exc_info=error,
+                                          extra={"thread_name": getattr(args.thread, "name", None)})
 
 
 def get_logger(**initial: Any) -> Any:

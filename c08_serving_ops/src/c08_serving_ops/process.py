@@ -27,12 +27,16 @@ STOP_TIMEOUT_S = 20.0
 
 
 class ServerProcess:
-    """``python -m c08_serving_ops.serve --port 0 ARGS`` with ``env`` added to this process's environment."""
+    """``python -m c08_serving_ops.serve --port 0 ARGS`` with ``env`` added to this process's environment.
 
-    def __init__(self, args: Sequence[str] = (), env: dict[str, str] | None = None) -> None:
-        self.args, self.env = list(args), env or {}
+    ``module`` runs another module instead, one that ends in ``serve.main()`` (a test adds a route to the app).
+    """
+
+    def __init__(self, args: Sequence[str] = (), env: dict[str, str] | None = None,
+                 module: str = "c08_serving_ops.serve") -> None:
+        self.args, self.env, self.module = list(args), env or {}, module
         self.proc: subprocess.Popen[str] | None = None
-        self.lines: list[str] = []  # stdout lines (JSON logs)
+        self.lines: list[str] = []  # stdout and stderr lines (JSON logs, every one of them)
         self.port: int | None = None
         self._port_known = threading.Event()
         self._reader: threading.Thread | None = None
@@ -75,7 +79,7 @@ class ServerProcess:
             RuntimeError: the child died or did not get ready within ``timeout_s``.
         """
         # BEGIN SOLUTION c08.8: spawn; port from the logs; poll /ready until 200; explain failures
-        cmd = [sys.executable, "-m", "c08_serving_ops.serve", "--host", "127.0.0.1", "--port", "0", *self.args]
+        cmd = [sys.executable, "-m", self.module, "--host", "127.0.0.1", "--port", "0", *self.args]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                      env={**os.environ, **self.env})
         self._reader = threading.Thread(target=self._read, daemon=True)

@@ -1,0 +1,51 @@
+"""c08.2: probes answer HEAD as they answer GET (without a body), and /ready reports saturation with its reason."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from conftest import AppServer
+
+from c08_serving_ops.batcher import MicroBatcher
+
+pytestmark = pytest.mark.task("c08.2")
+
+
+@pytest.mark.parametrize("path", ["/health", "/ready", "/metrics"])
+def test_head_answers_like_get_without_a_body(live: AppServer, path: str) -> None:
+    with live.client() as client:
+        got, head = client.get(path), client.head(path)
+    assert head.status_code == got.status_code == 200
+    assert head.content == b"" and head.headers["content-type"] == got.headers["content-type"]
+    if path != "/metrics":  # the metrics change between the two calls; the probes' bodies do not
+        assert int(head.headers["content-length"]) == len(got.content)
+
+
+def test_ready_reports_a_saturated_guard_and_health_stays_alive(app_server: Callable[..., AppServer]) -> None:
+    server = app_server(max_in_flight=2)
+    guard = server.app.state.guard
+    with server.client() as client:
+        assert client.get("/ready").status_code == 200
+        assert guard.try_enter() and guard.try_enter()  # every slot taken
+        try:
+            ready = client.get("/ready")
+            assert ready.status_code == 503 and ready.headers["retry-after"] == "1"
+            assert ready.json() == {"error": "saturated: 2 of 2 requests in flight", "error_type": "not_ready"}
+            assert client.head("/ready").status_code == 503 and client.head("/ready").content == b""
+            assert client.get("/health").status_code == 200 and client.head("/health").status_code == 200
+        finally:
+            guard.leave()
+            guard.leave()
+        assert client.get("/ready").status_code == 200
+
+
+def test_ready_reports_a_full_batch_queue(app_server: Callable[..., AppServer], monkeypatch: pytest.MonkeyPatch,
+                                          ) -> None:
+    server = app_server(max_queue=8)
+    with server.client() as client:
+        monkeypatch.setattr(MicroBatcher, "queue_size", property(lambda self: 8))
+        ready = client.get("/ready")
+        assert ready.status_code == 503 and ready.json()["error"] == "saturated: the batch queue is full (8 requests)"
+        monkeypatch.undo()
+        assert client.get("/ready").status_code == 200
