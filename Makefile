@@ -70,7 +70,7 @@ dist: $(STAMP)  ## wheels and sdists of the grader and every module in dist/, ch
 M ?=
 alone: $(STAMP)  ## one module alone: fresh venv, install from dist/ by name, its tests against it (M=c07)
 	test -n "$(M)" || { echo 'usage: make alone M=c07 (after make dist)'; exit 2; }
-	$(BIN)/python tools/alone.py $(M)
+	$(BIN)/python tools/alone.py $(M) $(ARGS)
 
 clean:
 	rm -rf build dist

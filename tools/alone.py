@@ -72,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dist", default=str(REPO / "dist"), help="the wheelhouse (default: dist/)")
     parser.add_argument("--work", default=str(REPO / "build" / "alone"), help="where venvs and test copies go")
     parser.add_argument("--pytest-args", default="", help="extra pytest arguments, e.g. '-x'")
+    parser.add_argument("--collect-only", action="store_true",
+                        help="install and import only: collect the tests (every test file imports the installed "
+                             "package and its test dependencies) without running them")
     args = parser.parse_args(argv)
 
     folder, meta = find_module(args.module)
@@ -100,12 +103,16 @@ def main(argv: list[str] | None = None) -> int:
     shutil.copytree(folder, tests, ignore=lambda _d, names: [n for n in names if n in NOT_COPIED
                                                              or n.endswith(".egg-info")])
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    command = [str(python), "-m", "pytest", "-q", f"--cov={package}", "--cov-report=term:skip-covered",
-               f"--cov-fail-under={float(str(meta['coverage_min']))}", *args.pytest_args.split()]
+    if args.collect_only:
+        command = [str(python), "-m", "pytest", "-q", "--collect-only", *args.pytest_args.split()]
+    else:
+        command = [str(python), "-m", "pytest", "-q", f"--cov={package}", "--cov-report=term:skip-covered",
+                   f"--cov-fail-under={float(str(meta['coverage_min']))}", *args.pytest_args.split()]
     print("+", " ".join(command), f"(in {tests})", flush=True)
     status = subprocess.run(command, cwd=tests, env=env, check=False).returncode
     elapsed = time.monotonic() - start
-    verdict = "passed" if status == 0 else f"FAILED (pytest exit {status})"
+    verdict = ("installed and collected" if args.collect_only else "passed") if status == 0 else \
+        f"FAILED (pytest exit {status})"
     print(f"alone {module_id}: {verdict} in {elapsed:.0f} s; venv {folder_size_mb(venv):.0f} MiB", flush=True)
     return status
 
