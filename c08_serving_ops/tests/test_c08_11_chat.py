@@ -89,17 +89,23 @@ def test_sampling_with_a_seed_repeats(sdk: openai.OpenAI) -> None:
     assert ask() == ask()
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"model": "gpt-4"}, "model"), ({"temperature": 2.5}, "temperature"), ({"top_p": 0}, "top_p"),
-    ({"max_tokens": 0}, "max_tokens"), ({"max_tokens": 600}, "max_new_tokens"), ({"n": 2}, "n"),
-    ({"stop": ["a", "b", "c", "d", "e"]}, "stop"), ({"messages": []}, "messages"),
-    ({"messages": [{"role": "tool", "content": "x"}]}, "role"), ({"seed": -1}, "seed"),
-    ({"stream": "yes"}, "stream")])
-def test_bad_requests_are_422(chat_server: AppServer, change: dict[str, Any], field: str) -> None:
+@pytest.mark.parametrize(("change", "param"), [
+    ({"temperature": 2.5}, "temperature"), ({"top_p": 0}, "top_p"), ({"max_tokens": 0}, "max_tokens"),
+    ({"max_tokens": 600}, "max_tokens"), ({"n": 2}, "n"), ({"stop": ["a", "b", "c", "d", "e"]}, "stop"),
+    ({"messages": []}, "messages"), ({"messages": [{"role": "tool", "content": "x"}]}, "messages[0].role"),
+    ({"seed": -1}, "seed"), ({"stream": "yes"}, "stream")])
+def test_bad_requests_are_400_naming_the_field(chat_server: AppServer, change: dict[str, Any], param: str) -> None:
     with chat_server.client() as http:
         response = http.post("/v1/chat/completions", json={"model": MODEL, "messages": QUESTION, **change})
-    assert response.status_code == 422, response.text
-    assert response.json()["error_type"] == "validation_error" and field in response.json()["error"]
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error" and error["param"] == param and param in error["message"]
+
+
+def test_an_unknown_model_is_404(chat_server: AppServer) -> None:
+    with chat_server.client() as http:
+        response = http.post("/v1/chat/completions", json={"model": "gpt-4", "messages": QUESTION})
+    assert response.status_code == 404 and response.json()["error"]["code"] == "model_not_found"
 
 
 def test_generation_off_is_503_for_models(live: AppServer) -> None:

@@ -184,8 +184,21 @@ def test_streaming_over_the_real_server_process(smoke_server: ServerProcess, llm
     assert [e["token"]["id"] for e in token_events(text)] == oracle(llm, PROMPT, 4)
 
 
-def test_fuzzing_the_generation_routes_finds_no_server_error(gen_server: Any) -> None:
-    server: AppServer = gen_server(max_new_tokens_limit=2, generate_context=256)  # cheap positive cases
+def test_fuzzing_the_generation_routes_finds_nothing(gen_server: Any) -> None:
+    """Every schemathesis check on /generate and the /v1 routes (2 new tokens at most: cheap positive cases)."""
+    server: AppServer = gen_server(max_new_tokens_limit=2, generate_context=2048)
     report = fuzz(server.url, max_examples=6, skip_paths=PART_1_PATHS)
-    assert report.cases >= 20 and {200, 422} <= set(report.statuses)
-    assert report.server_errors == []
+    assert report.operations == 4 and report.cases >= 20 and {200, 400, 422} <= set(report.statuses)
+    assert report.server_errors == [] and report.failures == [], report.failures[:10]
+
+
+@pytest.mark.parametrize("surrogate", ["\ud800", "\udbff", "\udc00", "\udfff"])
+def test_a_lone_surrogate_is_422(gen: AppServer, surrogate: str) -> None:
+    bodies = [({"inputs": f"The {surrogate} capital"}, "inputs"),
+              ({"inputs": PROMPT, "parameters": {"stop": ["ok", f"x{surrogate}"]}}, "stop")]
+    with gen.client() as http:
+        for body, field in bodies:
+            response = http.post("/generate", content=json.dumps(body).encode(),  # the escape, as JSON carries it
+                                 headers={"content-type": "application/json"})
+            assert response.status_code == 422, response.text
+            assert response.json()["error_type"] == "validation_error" and field in response.json()["error"]

@@ -44,7 +44,7 @@ class FuzzReport:
     operations: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
     server_errors: list[str] = field(default_factory=list)  # "METHOD path -> status" of every 5xx
-    failures: list[str] = field(default_factory=list)  # "METHOD path -> status: check failed" of every failed check
+    failures: list[str] = field(default_factory=list)  # "METHOD path -> status: check: body" of every failed check
     checks: tuple[str, ...] = CHECK_NAMES
 
     def row(self) -> dict[str, Any]:
@@ -99,7 +99,7 @@ def fuzz(base_url: str, max_examples: int = 25, headers: dict[str, str] | None =
                 try:
                     case.validate_response(response, checks=checks, headers=headers)
                 except FailureGroup as group:  # record and go on: one run reports every disagreement
-                    report.failures += [f"{where}: {failure.title}" for failure in group.exceptions]
+                    report.failures += [f"{where}: {f.title}: {response.text[:300]}" for f in group.exceptions]
 
             try:
                 run()

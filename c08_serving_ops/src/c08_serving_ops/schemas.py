@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
 
 if TYPE_CHECKING:
@@ -49,14 +49,21 @@ KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 RESERVED_KEYS = ("title", "doc_id")  # a document's own fields in the indexes
 
 
-def _integral(value: Any) -> Any:
-    """JSON Schema's ``integer`` includes ``1.0``: take an integral float as the int it is (strings stay refused)."""
+def integral(value: Any) -> Any:
+    """JSON Schema's ``integer`` includes ``1.0``: integral floats (anywhere in ``value``) become the ints they are.
+
+    Harmless for float fields (strict floats take ints) and for strings (still refused).
+    """
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**64:
         return int(value)
+    if isinstance(value, list):
+        return [integral(item) for item in value]
+    if isinstance(value, dict):
+        return {key: integral(item) for key, item in value.items()}
     return value
 
 
-Int = Annotated[int, BeforeValidator(_integral)]  # every integer field of a request
+Int = int  # an integer field of a request: 3.0 is taken as 3 (Strict's integral validator)
 Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
 Str256 = Annotated[str, Field(max_length=256)]
 # Integers a JSON client round-trips exactly (I-JSON, RFC 7493): a bound near 2**63 is no bound to a client that
@@ -108,6 +115,11 @@ class Strict(BaseModel):
     """Every request model: unknown fields and wrong types refused, and every string valid Unicode."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _integral(cls, value: Any) -> Any:
+        return integral(value)
 
     @field_validator("*", mode="after")
     @classmethod
@@ -232,6 +244,8 @@ def openapi_for(app: FastAPI, settings: Settings) -> dict[str, Any]:
             for component, schema in components.items():
                 if component.removesuffix("-Input") == model and name in schema.get("properties", {}):
                     _bound(schema["properties"][name], kind, key, setting(settings))
+        if "ChatRequest" in components:  # the one model served; another is 404 model_not_found
+            components["ChatRequest"]["properties"]["model"]["enum"] = [settings.model_name]
         if not settings.rerank:  # no reranker on this server: rerank=true is refused (422)
             components["SearchRequest"]["properties"]["rerank"]["const"] = False
         for path, operations in spec.get("paths", {}).items():
