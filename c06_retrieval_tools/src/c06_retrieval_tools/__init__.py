@@ -37,6 +37,7 @@ from c06_retrieval_tools.embedding_cache import EmbeddingCache, text_key
 from c06_retrieval_tools.encoder import (
     MAX_SEQ_LENGTH,
     MiniLMEncoder,
+    check_texts,
     length_buckets,
     load_tokenizer,
     mean_pool,
@@ -121,6 +122,7 @@ __all__ = [
     "TantivyBM25",
     "average_precision_at_k",
     "cache_home",
+    "check_texts",
     "close_clients",
     "convex_combination",
     "cross_validated_rerank",

