@@ -72,9 +72,9 @@ def test_chat_template_equals_the_oracle(smollm_tokenizer, oracle):
 
 
 def test_missing_bytes_and_tokenizer_errors(smollm, smollm_tokenizer):
-    ids = smollm_tokenizer.encode("a\x04b")  # byte 0x04 is not in SmolLM2's vocabulary
-    assert out_of_vocabulary(ids, 49152) == [i for i in ids if i >= 49152] and len(out_of_vocabulary(ids, 49152)) == 1
-    assert smollm_tokenizer.decode(ids) == "a\x04b"
+    ids = smollm_tokenizer.encode("a\x04b\U00040000")  # bytes 0x04 and 0xF1 are not in SmolLM2's vocabulary
+    assert out_of_vocabulary(ids, 49152) == [] and out_of_vocabulary([-1, 5, 49152], 49152) == [-1, 49152]
+    assert smollm_tokenizer.decode(ids) == "a\ufffdb\ufffd"  # each character it cannot spell becomes U+FFFD
     with pytest.raises(GGUFError, match="only the byte-level BPE"):
         tokenizer_from_gguf({"tokenizer.ggml.model": "llama"})
 

@@ -30,7 +30,7 @@ Part 2 loads SmolLM2-135M-Instruct from GGUF with these same components:
 """
 
 from c05_nlp_transformers.attention import MultiHeadAttention, causal_mask, padding_mask, scaled_dot_product_attention
-from c05_nlp_transformers.bpe import GPT2_PATTERN, BPETokenizer
+from c05_nlp_transformers.bpe import BPETokenizer
 from c05_nlp_transformers.bpe_train import BPETrainResult, merge_pair, train_bpe
 from c05_nlp_transformers.byte_level import bytes_to_unicode
 
@@ -57,6 +57,7 @@ from c05_nlp_transformers.positional import (
     SinusoidalPositionalEncoding,
     sinusoidal_table,
 )
+from c05_nlp_transformers.pretokenize import GPT2_PATTERN
 from c05_nlp_transformers.sampling import SamplingConfig, probabilities, sample, top_k_filter, top_p_filter
 
 __all__ = [

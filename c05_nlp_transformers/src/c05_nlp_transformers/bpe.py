@@ -17,7 +17,11 @@ an earlier merge are recognised and skipped when popped. A dictionary caches the
 already seen: in natural text most chunks are repeats, so most of the work is a lookup.
 
 Decoding concatenates the bytes of the tokens and decodes UTF-8. Any string survives
-``decode(encode(s)) == s``, because every string is bytes and every byte is a token.
+``decode(encode(s)) == s``, because every string is bytes and every byte is a token. Two edges:
+a lone surrogate (``"\ud800"``) is not text and has no UTF-8 bytes, so ``encode`` raises a
+ValueError naming it; and a vocabulary that lacks some single-byte tokens (SmolLM2's, in part 2)
+is accepted only with ``missing_bytes="replace"``: a character it cannot spell is encoded as U+FFFD,
+so every id stays inside the vocabulary.
 
 GPT-2 files store tokens not as bytes but as printable strings: each byte is written as one
 visible character (a space becomes ``Ġ``; see :mod:`~c05_nlp_transformers.byte_level`).
@@ -38,13 +42,20 @@ from typing import Literal
 
 import regex  # type: ignore[import-untyped]  # no stubs for the regex module
 
-from c05_nlp_transformers.byte_level import bytes_to_gpt2_string, gpt2_string_to_bytes
+from c05_nlp_transformers.byte_level import (
+    REPLACEMENT,
+    bytes_to_gpt2_string,
+    check_text,
+    gpt2_string_to_bytes,
+    replace_unspellable,
+)
+from c05_nlp_transformers.pretokenize import GPT2_PATTERN
 
-GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 CACHE_LIMIT = 100_000  # chunks whose ids are remembered; a bound keeps memory flat on huge inputs
 
 
 AllowedSpecial = Literal["all", "none"] | Collection[str]
+MissingBytes = Literal["error", "replace"]
 
 
 class BPETokenizer:
@@ -57,6 +68,9 @@ class BPETokenizer:
             token whose bytes are the two tokens' bytes concatenated, which must be in ``vocab``.
         special_tokens: special token string -> id; ids must not collide with ``vocab``.
         pattern: the pre-tokenisation regular expression (``regex`` syntax).
+        missing_bytes: ``"error"`` (a vocabulary must hold all 256 single-byte tokens) or
+            ``"replace"`` (it may lack some; a character whose UTF-8 bytes include one of them is
+            encoded as U+FFFD, whose bytes must be in the vocabulary).
     """
 
     def __init__(
@@ -65,6 +79,7 @@ class BPETokenizer:
         merges: Sequence[tuple[int, int]],
         special_tokens: Mapping[str, int] | None = None,
         pattern: str = GPT2_PATTERN,
+        missing_bytes: MissingBytes = "error",
     ) -> None:
         self.vocab: dict[int, bytes] = dict(vocab)
         self.merges: list[tuple[int, int]] = [(int(a), int(b)) for a, b in merges]
@@ -81,9 +96,14 @@ class BPETokenizer:
                 raise ValueError(f"tokens {self._token_ids[token]} and {token_id} have the same bytes {token!r}")
             self._token_ids[token] = token_id
         missing = [b for b in range(256) if bytes([b]) not in self._token_ids]
-        if missing:
+        if missing_bytes not in ("error", "replace"):
+            raise ValueError(f"missing_bytes must be 'error' or 'replace', not {missing_bytes!r}")
+        if missing and missing_bytes == "error":
             raise ValueError(f"the vocabulary lacks {len(missing)} single-byte tokens (first: byte {missing[0]})")
-        self._byte_ids = [self._token_ids[bytes([b])] for b in range(256)]
+        self._missing = frozenset(missing)  # encode() replaces any character that needs one of these
+        if self._missing.intersection(REPLACEMENT.encode("utf-8")):
+            raise ValueError("the vocabulary cannot spell U+FFFD, the stand-in for characters it lacks bytes for")
+        self._byte_ids = [self._token_ids.get(bytes([b]), -1) for b in range(256)]  # -1: never looked up
         self._ranks: dict[tuple[int, int], tuple[int, int]] = {}  # (left, right) -> (rank, merged id)
         for rank, (a, b) in enumerate(self.merges):
             if a not in self.vocab or b not in self.vocab:
@@ -152,7 +172,8 @@ class BPETokenizer:
 
     def encode_ordinary(self, text: str) -> list[int]:
         """Ids of ``text`` with no special-token handling: pre-tokenise, then merge each chunk (cached)."""
-        # BEGIN SOLUTION c05.1: split with the pattern, look each chunk up in the cache, else merge it
+        # BEGIN SOLUTION c05.1: check the text, replace what the vocabulary cannot spell, split, merge (cached)
+        text = replace_unspellable(check_text(text), self._missing)
         out: list[int] = []
         cache = self._cache
         for chunk in self._compiled.findall(text):
@@ -170,9 +191,11 @@ class BPETokenizer:
 
         ``allowed_special`` is ``"all"`` (every registered special token), ``"none"`` (special token
         strings are encoded as ordinary text) or a collection of names, each of which must be
-        registered (ValueError otherwise).
+        registered (ValueError otherwise). ``text`` must be a ``str`` without lone surrogates
+        (ValueError otherwise: they have no UTF-8 bytes).
         """
-        # BEGIN SOLUTION c05.1: resolve the allowed set, split on them (longest first), encode the gaps
+        # BEGIN SOLUTION c05.1: check the text, resolve the allowed set, split on them (longest first), encode the gaps
+        check_text(text)
         if allowed_special == "all":
             allowed = list(self.special_tokens)
         elif allowed_special == "none":
@@ -232,11 +255,13 @@ class BPETokenizer:
         merges: Iterable[str | tuple[str, str]],
         special_tokens: Mapping[str, int] | None = None,
         pattern: str = GPT2_PATTERN,
+        missing_bytes: MissingBytes = "error",
     ) -> BPETokenizer:
         """A tokenizer from a GPT-2-style vocabulary (byte-level strings -> ids) and merge list.
 
         Entries of ``vocab`` that are special tokens are taken as such, not as byte strings.
         ``merges`` holds ``"left right"`` lines (a ``#version`` comment line is skipped) or pairs.
+        ``missing_bytes`` as in the constructor.
         """
         # BEGIN SOLUTION c05.1: strings to bytes, merge lines to id pairs; an empty vocabulary is an error
         if not vocab:
@@ -256,7 +281,7 @@ class BPETokenizer:
             if left not in vocab or right not in vocab:
                 raise ValueError(f"merge {line_no} ({left!r} {right!r}) names a token that is not in the vocabulary")
             pairs.append((vocab[left], vocab[right]))
-        return cls(byte_vocab, pairs, specials, pattern)
+        return cls(byte_vocab, pairs, specials, pattern, missing_bytes)
         # END SOLUTION
 
     @classmethod
@@ -266,11 +291,12 @@ class BPETokenizer:
         merges_path: str | Path,
         special_tokens: Mapping[str, int] | None = None,
         pattern: str = GPT2_PATTERN,
+        missing_bytes: MissingBytes = "error",
     ) -> BPETokenizer:
         """Read ``vocab.json`` and ``merges.txt`` (see :meth:`from_gpt2`)."""
         vocab = json.loads(Path(vocab_path).read_text(encoding="utf-8"))
         merges = Path(merges_path).read_text(encoding="utf-8").splitlines()
-        return cls.from_gpt2(vocab, merges, special_tokens, pattern)
+        return cls.from_gpt2(vocab, merges, special_tokens, pattern, missing_bytes)
 
     def to_gpt2(self) -> tuple[dict[str, int], list[tuple[str, str]]]:
         """The vocabulary (special tokens included) and merges as GPT-2-style strings."""

@@ -36,7 +36,8 @@ from dataclasses import dataclass
 
 import regex  # type: ignore[import-untyped]  # no stubs for the regex module
 
-from c05_nlp_transformers.bpe import GPT2_PATTERN, BPETokenizer
+from c05_nlp_transformers.bpe import BPETokenizer
+from c05_nlp_transformers.pretokenize import GPT2_PATTERN
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,18 @@ A GGUF file with ``tokenizer.ggml.model = "gpt2"`` carries a GPT-2-style vocabul
 (``tokenizer.ggml.merges``: ``"Ġ t"`` lines) and a type per token (``tokenizer.ggml.token_type``:
 1 normal, 3 control). The 17 control tokens (``<|endoftext|>``, ``<|im_start|>``, ``<|im_end|>``, ...)
 are special tokens: matched in the text before pre-tokenisation, never merged.
-SmolLM2's vocabulary lacks 21 control bytes (0x04, ...) that never occur in its training text; part 1's
-BPE needs every byte, so they get ids past the end of the vocabulary (:func:`out_of_vocabulary`
-finds them before they reach the model). :meth:`BPETokenizer.from_gpt2` of c05.1 takes exactly this.
+:meth:`BPETokenizer.from_gpt2` of c05.1 takes exactly this, with one difference from GPT-2's files.
+
+**Bytes without a token.** SmolLM2's vocabulary lacks 21 single-byte tokens: the 13 bytes that
+never occur in UTF-8 (``C0``, ``C1``, ``F5``-``FF``), but also 6 control characters (U+0004, U+0006,
+U+0013, U+0014, U+0016, U+001D) and the lead bytes ``F1`` and ``F2``, which start every code point from
+U+40000 to U+BFFFF (planes 4 to 11, unassigned today). No sequence of its 49,152 ids spells such a
+character. Inventing ids past the end of the vocabulary would hand the model an index its
+embedding table does not have; dropping the bytes (what ``tokenizers`` and llama.cpp do) leaves
+orphaned continuation bytes that decode as three or four U+FFFD. So the tokenizer is built with
+``missing_bytes="replace"``: each such character is encoded as one U+FFFD, which SmolLM2 can read.
+Every id is below the vocabulary size, and ``decode(encode(s)) == s`` for every text without those
+characters (with them: the same text with each one replaced by U+FFFD).
 
 The chat template (``tokenizer.chat_template``, Jinja) is ChatML::
 
@@ -25,9 +34,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from c05_nlp_transformers.bpe import GPT2_PATTERN, BPETokenizer
-from c05_nlp_transformers.byte_level import bytes_to_unicode
+from c05_nlp_transformers.bpe import BPETokenizer
 from c05_nlp_transformers.gguf import GGUFError
+from c05_nlp_transformers.pretokenize import GPT2_PATTERN
 
 CONTROL_TOKEN = 3
 DEFAULT_SYSTEM = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
@@ -37,7 +46,7 @@ END_OF_TURN = "<|im_end|>"
 
 def tokenizer_from_gguf(metadata: Mapping[str, Any]) -> BPETokenizer:
     """The byte-level BPE tokenizer described by a GGUF file's ``tokenizer.ggml.*`` metadata."""
-    # BEGIN SOLUTION c05.7: tokens -> ids, control tokens as special tokens, merges in order
+    # BEGIN SOLUTION c05.7: tokens -> ids, control tokens as special tokens, merges in order, missing bytes replaced
     model = metadata.get("tokenizer.ggml.model")
     if model != "gpt2":
         raise GGUFError(f"only the byte-level BPE tokenizer ('gpt2') is supported, this file's is {model!r}")
@@ -45,14 +54,13 @@ def tokenizer_from_gguf(metadata: Mapping[str, Any]) -> BPETokenizer:
     types: list[int] = list(metadata.get("tokenizer.ggml.token_type", [1] * len(tokens)))
     vocab = {token: i for i, token in enumerate(tokens)}
     specials = {token: i for i, (token, kind) in enumerate(zip(tokens, types, strict=True)) if kind == CONTROL_TOKEN}
-    for char in bytes_to_unicode().values():  # bytes the vocabulary lacks get ids past its end
-        vocab.setdefault(char, len(vocab))
-    return BPETokenizer.from_gpt2(vocab, metadata["tokenizer.ggml.merges"], specials, GPT2_PATTERN)
+    # No ids are invented for the bytes the vocabulary lacks: the characters that need them become U+FFFD.
+    return BPETokenizer.from_gpt2(vocab, metadata["tokenizer.ggml.merges"], specials, GPT2_PATTERN, "replace")
     # END SOLUTION
 
 
 def out_of_vocabulary(ids: Sequence[int], vocab_size: int) -> list[int]:
-    """The ids in ``ids`` that the model has no embedding for (bytes missing from its vocabulary)."""
+    """The ids in ``ids`` that the model has no embedding for (none from :func:`tokenizer_from_gguf`'s tokenizer)."""
     return [i for i in ids if not 0 <= i < vocab_size]
 
 
