@@ -26,8 +26,16 @@ from rich.markup import escape
 from curriculum import __version__
 from curriculum.batch import merge_batches, parse_shard
 from curriculum.grade import PROGRESS_NAME, grade_batch, grade_submission, load_progress
-from curriculum.manifest import ManifestError, Module, discover_modules, find_course_root, find_module, find_task
-from curriculum.report import MARK, metric_text, next_line, next_task, print_report
+from curriculum.manifest import (
+    ManifestError,
+    Module,
+    Task,
+    discover_modules,
+    find_course_root,
+    find_module,
+    find_task,
+)
+from curriculum.report import MARK, coverage_line, metric_text, next_line, next_task, print_report
 
 # Reports read better wider than the 80 columns rich assumes when output is not a terminal.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
@@ -116,14 +124,27 @@ def cmd_next(args: argparse.Namespace) -> int:
     module, task = found
     console.print(f"[bold]{task.id}[/] {task.title}  ({task.points:g} points, module {module.name})")
     console.print(f"Hint: {task.hint}")
+    _print_task_files(module, task)
     console.print(f"Run:  curriculum check {task.id}")
     return 0
 
 
+def _print_task_files(module: Module, task: Task) -> None:
+    """The files the task's learner edits (from the solution markers), and what it may not use."""
+    from curriculum.learner import task_files
+
+    files = task_files(module).get(task.id, [])
+    if files:
+        console.print("Files: " + ", ".join(f"{module.name}/src/{p.as_posix()}" for p in files), markup=False)
+    if task.forbid:
+        console.print("May not use: " + ", ".join(task.forbid), markup=False)
+
+
 def cmd_hint(args: argparse.Namespace) -> int:
     _, modules = _course(args)
-    _, task = find_task(modules, args.task)
+    module, task = find_task(modules, args.task)
     console.print(f"[bold]{task.id}[/] {task.title}\nHint: {task.hint}")
+    _print_task_files(module, task)
     if task.metrics:
         console.print("Acceptance: " + "; ".join(f"{m.name} {m.symbol} {m.threshold:g}" for m in task.metrics))
     return 0
@@ -131,11 +152,12 @@ def cmd_hint(args: argparse.Namespace) -> int:
 
 def check_task(root: Path, modules: list[Module], task_id: str) -> bool:
     """Grade one task of the course at ``root``, print a compact verdict; True when it passes."""
-    _, task = find_task(modules, task_id)
+    module, task = find_task(modules, task_id)
     results = grade_submission(modules, root, _grade_dir(root), task_id=task_id)
     entry = next(t for t in results["tests"] if t["number"] == task_id)
     for case in entry["cases"]:
         console.print(f"  {MARK.get(case['outcome'], '?')} {case['outcome']:16} {case['nodeid']}", markup=False)
+    _print_integrity(results, module, entry)
     for metric in entry["metrics"]:
         console.print(f"  metric {metric_text(metric)}", markup=False)
     failing = entry["output"].split("\n--- ")[1:2]
@@ -144,8 +166,19 @@ def check_task(root: Path, modules: list[Module], task_id: str) -> bool:
     passed: bool = entry["status"] == "passed"
     verdict = "[green]passed[/]" if passed else "[red]not yet[/]"
     console.print(f"{task.id} {verdict}: {entry['score']:g}/{entry['max_score']:g} points")
+    console.print(coverage_line(module, results, _grade_dir(root) / "results.json"), markup=False)
     console.print(next_line(modules, load_progress(_grade_dir(root) / PROGRESS_NAME)))
     return passed
+
+
+def _print_integrity(results: dict[str, Any], module: Module, entry: dict[str, Any]) -> None:
+    """Rule violations of the task and tampering evidence of its module: each costs the points."""
+    for violation in entry.get("violations", []):
+        console.print(f"  {MARK['forbidden']} forbidden        {violation['message']}", markup=False)
+    for graded in results["modules"]:
+        if graded["id"] == module.id:
+            for evidence in graded.get("tampered", []):
+                console.print(f"  {MARK['tampered']} tampered         {evidence}", markup=False)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

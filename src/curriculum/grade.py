@@ -80,6 +80,8 @@ def update_progress(path: Path, results: dict[str, Any]) -> dict[str, dict[str, 
 
 def submission_status(results: dict[str, Any]) -> str:
     """One word for a batch row: the most serious thing that happened while grading."""
+    if any(m.get("tampered") for m in results["modules"]):
+        return "tampered"  # the evidence is in results.json and report.md
     outcomes = {t["outcome"] for t in results["tests"]}
     for word in ("crashed", "timeout"):
         if word in outcomes:

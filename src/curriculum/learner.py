@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 
 from curriculum import __version__
 from curriculum.manifest import Module
-from curriculum.markers import strip_solutions
+from curriculum.markers import strip_solutions, task_files_in_tree
 
 WORKSPACE_FILE = ".curriculum-workspace.json"
 AUTHOR_ONLY_TOP = frozenset({"build", ".ci", "tests", ".venv", ".git"})  # course-level folders
@@ -82,6 +82,11 @@ def build_workspace(
         "generated_by": f"curriculum {__version__}",
         "solved": sorted(m.id for m in modules if m.id in solved or m.name in solved),
         "modules": [m.id for m in modules],
+        # Stripped files no longer say which task they belong to; the grader's rules and
+        # `curriculum next` read it here.
+        "task_files": {task: [f"{m.name}/src/{p.as_posix()}" for p in paths]
+                       for m in modules if m.built
+                       for task, paths in task_files_in_tree(course_root / m.name / "src").items()},
     }
     (dest / WORKSPACE_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     written.append(dest / WORKSPACE_FILE)
@@ -100,3 +105,24 @@ def tree_digest(root: Path) -> dict[str, str]:
                 continue
             digests[path.relative_to(root).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
     return dict(sorted(digests.items()))
+
+
+def task_files(module: Module) -> dict[str, list[Path]]:
+    """Per task of ``module``, the files its learner edits, relative to ``module.root / "src"``.
+
+    In the reference they come from the solution markers; in a generated workspace from the
+    record written at generation (a solved task leaves no stub behind), else from the stubs.
+    """
+    src = module.root / "src"
+    found = {task: set(paths) for task, paths in task_files_in_tree(src).items()} if src.is_dir() else {}
+    try:
+        record = json.loads((module.root.parent / WORKSPACE_FILE).read_text(encoding="utf-8"))
+        recorded = record.get("task_files", {}) if isinstance(record, dict) else {}
+    except (OSError, ValueError):
+        recorded = {}
+    prefix = f"{module.name}/src/"
+    for task, paths in recorded.items():
+        if task.startswith(module.id + ".") and isinstance(paths, list):
+            found.setdefault(task, set()).update(Path(p.removeprefix(prefix)) for p in paths
+                                                 if isinstance(p, str) and p.startswith(prefix))
+    return {task: sorted(paths) for task, paths in sorted(found.items())}

@@ -51,6 +51,7 @@ class Task:
     timeout_s: float
     requires: tuple[str, ...] = ()
     metrics: tuple[MetricSpec, ...] = ()
+    forbid: tuple[str, ...] = ()  # modules and attributes the task's own files may not use (rules.py)
 
     def metric(self, name: str) -> MetricSpec | None:
         return next((m for m in self.metrics if m.name == name), None)
@@ -125,6 +126,10 @@ def _parse_task(raw: Any, module_id: str, where: str) -> Task:
     metrics = tuple(_parse_metric(m, where) for m in raw.get("metrics", []))
     if len({m.name for m in metrics}) != len(metrics):
         raise ManifestError(f"{where}: metric names must be unique")
+    forbid = tuple(_get(raw, "forbid", list, where)) if "forbid" in raw else ()
+    for rule in forbid:
+        if not isinstance(rule, str) or not rule or not all(p.isidentifier() for p in rule.split(".")):
+            raise ManifestError(f"{where}: forbid entry {rule!r} is not a dotted module or attribute name")
     return Task(
         id=task_id,
         title=_get(raw, "title", str, where),
@@ -133,6 +138,7 @@ def _parse_task(raw: Any, module_id: str, where: str) -> Task:
         timeout_s=timeout_s,
         requires=tuple(_get(raw, "requires", list, where)) if "requires" in raw else (),
         metrics=metrics,
+        forbid=forbid,
     )
 
 

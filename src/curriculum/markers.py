@@ -119,3 +119,24 @@ def regions_in_tree(root: Path) -> dict[Path, list[Region]]:
         if regions:
             found[path] = regions
     return found
+
+
+STUB = re.compile(r"raise NotImplementedError\(\"(?P<task>c\d\d\.\d+):")
+
+
+def task_files_in_tree(src: Path) -> dict[str, list[Path]]:
+    """Per task id, the ``.py`` files under ``src`` (relative to it) that the task's learner edits.
+
+    Read from the solution regions of a reference tree, or from the ``NotImplementedError`` stubs
+    of a generated workspace (a learner's solved task leaves no stub; the workspace's record of
+    the generation keeps the full map, see ``learner.task_files``).
+    """
+    found: dict[str, set[Path]] = {}
+    for path in sorted(src.rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        tasks = {r.task for r in find_regions(text, str(path))} | {m["task"] for m in STUB.finditer(text)}
+        for task in tasks:
+            found.setdefault(task, set()).add(path.relative_to(src))
+    return {task: sorted(paths) for task, paths in sorted(found.items())}

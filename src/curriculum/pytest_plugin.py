@@ -10,13 +10,16 @@ and the grader apply the same rules:
   value and fails the test when the threshold is missed;
 * with ``--curriculum-events FILE`` every collected test, start and result is
   appended to FILE as one JSON line and flushed at once, so the grader knows
-  which test was running when a process hangs or dies.
+  which test was running when a process hangs or dies. In a grading run the
+  lines are signed, canary tests are added, and the session ends with an
+  integrity check of pytest's reporting (see ``tamper.py``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +29,7 @@ from typing import IO, Any
 
 import pytest
 
+from curriculum import tamper
 from curriculum.manifest import MANIFEST_NAME, ManifestError, Module, Task, load_module
 
 OUTPUT_LIMIT = 4000  # characters of a failure kept per test
@@ -72,6 +76,9 @@ class _TestRecord:
 
 _RECORD_KEY = pytest.StashKey[_TestRecord]()
 _TASK_KEY = pytest.StashKey[str]()
+_CANARY_KEY = pytest.StashKey[str]()
+# Taken at import, before pytest collects (and so imports) any learner code.
+_EVENTS_KEY = tamper.read_key_from_env()
 
 
 def _is_not_implemented(excinfo: pytest.ExceptionInfo[BaseException]) -> bool:
@@ -112,7 +119,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "task(id): the manifest task this test grades")
     events = config.getoption("--curriculum-events")
     if events:
-        config.pluginmanager.register(EventStream(Path(events)), "curriculum-events")
+        config.pluginmanager.register(EventStream(Path(events), _EVENTS_KEY), "curriculum-events")
     _load_hypothesis_profile()
 
 
@@ -153,6 +160,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield
     report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    if call.excinfo is not None and report.passed:
+        # An exception with a passing report: something rewrote the report after pytest made it.
+        stream = item.config.pluginmanager.get_plugin("curriculum-events")
+        if isinstance(stream, EventStream):
+            stream.emit(event="tamper", evidence=f"{item.nodeid} raised {call.excinfo.typename} in {call.when} "
+                                                 "but was reported as passed")
     record = item.stash.setdefault(_RECORD_KEY, _TestRecord())
     record.duration_s += report.duration
     kind = _classify(report, call)
@@ -164,22 +177,56 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 class EventStream:
-    """Writes one flushed JSON line per event, so nothing is lost if the process dies."""
+    """Writes one flushed JSON line per event, so nothing is lost if the process dies.
 
-    def __init__(self, path: Path) -> None:
+    With a key from the grader each line is ``seq hmac json``: a line written by anything
+    else, or a line left out, is noticed by the grader.
+    """
+
+    def __init__(self, path: Path, key: bytes | None = None) -> None:
         self._file: IO[str] = path.open("a", encoding="utf-8")
         self._items: dict[str, pytest.Item] = {}
+        self._key = key
+        self._seq = 0
+        self._canary_dir = path.parent / f"{path.name}.canary"
+        self._hookimpls: dict[str, list[tuple[str, Any]]] = {}
 
     def emit(self, **event: Any) -> None:
         event["time"] = time.time()
-        self._file.write(json.dumps(event, default=str) + "\n")
+        payload = json.dumps(event, default=str)
+        line = payload + "\n" if self._key is None else tamper.signed_line(self._key, self._seq, payload)
+        self._seq += 1
+        self._file.write(line)
         self._file.flush()
         os.fsync(self._file.fileno())
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> None:
+        # Before collection imports the graded package: the hooks as pytest and the course set them.
+        self._hookimpls = _hookimpls(session.config)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, session: pytest.Session, items: list[pytest.Item]) -> None:
+        """Add canary tests first and last: they must fail and error, whatever the learner's code does."""
+        nonces = [secrets.token_hex(4), secrets.token_hex(4)]
+        self._canary_dir.mkdir(parents=True, exist_ok=True)
+        path = self._canary_dir / f"curriculum_canary_{nonces[0]}.py"
+        path.write_text(tamper.canary_source(nonces), encoding="utf-8")
+        canaries = list(pytest.Module.from_parent(session, path=path).collect())
+        for canary in canaries:
+            assert isinstance(canary, pytest.Item)
+            kind = tamper.canary_kind(canary.name)
+            if kind is not None:
+                canary.stash[_CANARY_KEY] = kind
+        first = [c for c in canaries if isinstance(c, pytest.Item) and nonces[0] in c.name]
+        last = [c for c in canaries if isinstance(c, pytest.Item) and nonces[1] in c.name]
+        items[:] = first + items + last
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self._items = {item.nodeid: item for item in session.items}
-        tests = [{"nodeid": i.nodeid, "task": i.stash.get(_TASK_KEY, None)} for i in session.items]
+        tests = [{"nodeid": i.nodeid, "task": i.stash.get(_TASK_KEY, None), "canary": i.stash.get(_CANARY_KEY, None)}
+                 for i in session.items]
         self.emit(event="collected", tests=tests)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
@@ -202,6 +249,7 @@ class EventStream:
             duration_s=round(record.duration_s, 4),
             output=record.output,
             metrics=record.metrics,
+            canary=item.stash.get(_CANARY_KEY, None),
         )
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -211,8 +259,38 @@ class EventStream:
             module = _module_for(Path(str(item.path)))
             if module is not None and module.package in sys.modules:
                 packages[module.package] = getattr(sys.modules[module.package], "__file__", None)
-        self.emit(event="finished", exitstatus=int(exitstatus), packages=packages)
+        integrity = {"checked": len(_BASELINE), "changed": _integrity_changes(self._hookimpls, session.config)}
+        self.emit(event="finished", exitstatus=int(exitstatus), packages=packages, integrity=integrity)
         self._file.close()
+
+
+def _hookimpls(config: pytest.Config) -> dict[str, list[tuple[str, Any]]]:
+    return {name: [(impl.plugin_name, impl.function) for impl in getattr(config.hook, name).get_hookimpls()]
+            for name in tamper.WATCHED_HOOKS}
+
+
+def _trusted_code(function: Any, roots: tuple[str, ...]) -> bool:
+    code = getattr(getattr(function, "__func__", function), "__code__", None)
+    filename = os.path.realpath(code.co_filename) if code is not None else ""
+    return any(filename.startswith(root) for root in roots)
+
+
+def _integrity_changes(before_hooks: dict[str, list[tuple[str, Any]]], config: pytest.Config) -> list[str]:
+    """What changed since the plugin loaded: pytest's objects, the plugin's functions, the hooks."""
+    found = [f"{name} was replaced" for name in tamper.changed(_BASELINE, _current())]
+    # Hooks added during the session must come from the course or installed packages (conftests).
+    roots = tuple(os.path.realpath(p) + os.sep for p in {
+        str(config.rootpath), sys.prefix, sys.base_prefix, str(Path(__file__).parent)})
+    after = _hookimpls(config)
+    for name, impls in after.items():
+        earlier = before_hooks.get(name, [])
+        for plugin, function in impls:
+            if (plugin, function) not in earlier and not _trusted_code(function, roots):
+                found.append(f"hook {name} implemented by {plugin} from outside the course")
+        for plugin, function in earlier:
+            if (plugin, function) not in impls:
+                found.append(f"hook {name} of {plugin} was removed or replaced")
+    return found
 
 
 MetricRecorder = Callable[[str, float], None]
@@ -260,3 +338,20 @@ def metric(request: pytest.FixtureRequest) -> MetricRecorder:
             )
 
     return record_metric
+
+
+def _own_functions() -> dict[str, Any]:
+    """The plugin's own functions and methods (a patch of any of them changes what is reported)."""
+    own: dict[str, Any] = {f"curriculum.pytest_plugin.{n}": v for n, v in globals().items()
+                           if callable(v) and getattr(v, "__module__", None) == __name__}
+    own |= {f"curriculum.pytest_plugin.EventStream.{n}": v for n, v in vars(EventStream).items() if callable(v)}
+    own |= {f"curriculum.tamper.{n}": v for n, v in vars(tamper).items()
+            if callable(v) and getattr(v, "__module__", None) == tamper.__name__}
+    return own
+
+
+def _current() -> dict[str, Any]:
+    return tamper.pytest_objects() | _own_functions()
+
+
+_BASELINE = _current()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from rich.table import Table
 from curriculum.manifest import Module, Task
 
 MARK = {"passed": "✓", "failed": "✗", "not_implemented": "·", "timeout": "⧗", "crashed": "☠",
-        "error": "!", "not_run": "-", "skipped": "s"}
+        "error": "!", "not_run": "-", "skipped": "s", "tampered": "⚠", "forbidden": "⊘"}
 
 
 def metric_text(metric: dict[str, Any]) -> str:
@@ -39,6 +40,28 @@ def next_line(modules: list[Module], progress: dict[str, dict[str, Any]]) -> str
         return f"Next: every built task passes{more}."
     _, task = found
     return f"Next: {task.id} {task.title}. Run: curriculum check {task.id}   (hint: curriculum hint {task.id})"
+
+
+def coverage_line(module: Module, results: dict[str, Any], last_full: Path | None = None) -> str:
+    """The module's coverage beside its minimum, for ``curriculum check``.
+
+    A check runs one task's tests, so its coverage is partial; the last full grade (if any)
+    says whether the module meets its minimum.
+    """
+    entry: dict[str, Any] = next((m for m in results["modules"] if m["id"] == module.id), {})
+    measured = entry.get("coverage_percent")
+    text = f"coverage of {module.id}: "
+    text += f"{measured}% by these tests" if measured is not None else "not measured"
+    text += f"; the module needs {module.coverage_min:g}% from all its tests"
+    try:
+        full = json.loads(last_full.read_text(encoding="utf-8"))["coverage"][module.id] if last_full else None
+    except (OSError, ValueError, KeyError):
+        full = None
+    if full:
+        text += f" (last full grade: {full['percent']}%, {'met' if full['met'] else 'MISSED'})"
+    else:
+        text += f" (run `curriculum grade --module {module.id}` to measure it)"
+    return text
 
 
 def print_report(results: dict[str, Any], modules: list[Module], progress: dict[str, dict[str, Any]],
@@ -69,6 +92,8 @@ def print_report(results: dict[str, Any], modules: list[Module], progress: dict[
             table.add_row(task.id, task.title, f"{test['score']:g}/{test['max_score']:g}", result, metrics)
         for problem in entry["problems"]:
             table.add_row("", f"[red]{escape(problem)}[/]", "", "", "")
+        for evidence in entry.get("tampered", []):
+            table.add_row("", f"[red]tampered: {escape(evidence)}[/]", "", "", "")
         table.add_section()
     console.print(table)
     for line in results["shortfalls"]:
@@ -97,6 +122,13 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
         title = test["name"].split(" ", 1)[1]
         lines.append(f"| {test['number']} | {title} | {test['score']:g}/{test['max_score']:g} | "
                      f"{test['outcome']} | {metrics} |")
+    tampered = [(e["id"], x) for e in results["modules"] for x in e.get("tampered", [])]
+    if tampered:
+        lines += ["", "## Tampering", "", "Each module below scores 0: its grading was altered.", ""]
+        lines += [f"- {module}: {evidence}" for module, evidence in tampered]
+    violations = [v for t in results["tests"] for v in t.get("violations", [])]
+    if violations:
+        lines += ["", "## What a task may not use", ""] + [f"- {v['message']}" for v in violations]
     if results["shortfalls"]:
         lines += ["", "## Shortfalls", ""] + [f"- {s}" for s in results["shortfalls"]]
     failing = [t for t in results["tests"] if t["status"] != "passed"]

@@ -24,6 +24,9 @@ from curriculum.runner import ModuleRun, TestResult
 
 # When a task's tests end differently, the most serious outcome names the task.
 SEVERITY = ("crashed", "timeout", "error", "not_implemented", "failed", "not_run", "skipped", "passed")
+# Outcomes of a whole task that its tests do not decide: evidence of tampering in its module, or a
+# use of something the task may not use (rules.py). Either scores the task 0.
+TAMPERED, FORBIDDEN = "tampered", "forbidden"
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "results.schema.json"
 RESULTS_FORMAT = "curriculum-results/1"
 FAILURES_SHOWN = 5  # failure details kept per task in results.json
@@ -52,6 +55,8 @@ def score_task(task: Task, run: ModuleRun) -> TaskScore:
     passed = sum(c.outcome == "passed" for c in cases)
     outcome = min((c.outcome for c in cases), key=SEVERITY.index)
     score = 0.0 if run.shadowed else round(task.points * passed / len(cases), 4)
+    if run.tampered or run.violations.get(task.id):
+        outcome, score = (TAMPERED if run.tampered else FORBIDDEN), 0.0
     metrics = [m for c in cases for m in c.metrics]
     return TaskScore(task=task, score=score, outcome=outcome, cases=cases, metrics=metrics)
 
@@ -100,6 +105,9 @@ def shortfalls(modules: list[ModuleScore]) -> list[str]:
             lines.append(f"{ms.module.id}: coverage {ms.run.coverage}% < {ms.module.coverage_min:g}%")
         if ms.run is not None:
             lines += [f"{ms.module.id}: {p}" for p in ms.run.problems]
+            lines += [f"{ms.module.id}: tampered: {e}" for e in ms.run.tampered]
+            lines += [f"{task}: forbidden: {v.message}" for task, vs in ms.run.violations.items()
+                      if any(t.task.id == task for t in ms.tasks) for v in vs]
     return lines
 
 
@@ -130,9 +138,15 @@ def _case(case: TestResult) -> dict[str, Any]:
     return {"nodeid": case.nodeid, "outcome": case.outcome, "duration_s": case.duration_s}
 
 
-def _task_output(ts: TaskScore) -> str:
+def _task_output(ts: TaskScore, run: ModuleRun | None = None) -> str:
     """One line per test, then the details of the first few failures (the rest would only repeat)."""
-    lines = [f"{c.outcome:16} {c.nodeid}" for c in ts.cases]
+    lines = []
+    if run is not None and run.tampered:
+        lines += ["0 points: the module's reporting was tampered with:", *(f"  {e}" for e in run.tampered), ""]
+    if run is not None and run.violations.get(ts.task.id):
+        lines += [f"0 points: {ts.task.id} uses what it may not use:",
+                  *(f"  {v.message}" for v in run.violations[ts.task.id]), ""]
+    lines += [f"{c.outcome:16} {c.nodeid}" for c in ts.cases]
     failing = [c for c in ts.cases if c.outcome not in ("passed", "skipped") and c.output]
     for c in failing[:FAILURES_SHOWN]:
         lines += ["", f"--- {c.nodeid} ---", c.output.strip()]
@@ -152,13 +166,14 @@ def build_results(modules: list[ModuleScore], submission: Path, elapsed_s: float
                 "score": ts.score,
                 "max_score": ts.task.points,
                 "status": "passed" if ts.complete else "failed",
-                "output": _task_output(ts),
+                "output": _task_output(ts, ms.run),
                 "tags": [ms.module.id],
                 "visibility": "visible",
                 "outcome": ts.outcome,
                 "duration_s": round(sum(c.duration_s for c in ts.cases), 3),
                 "metrics": ts.metrics,
                 "cases": [_case(c) for c in ts.cases],
+                "violations": [v.as_dict() for v in (ms.run.violations.get(ts.task.id, []) if ms.run else [])],
             })
     module_entries = []
     coverage = {}
@@ -169,6 +184,9 @@ def build_results(modules: list[ModuleScore], submission: Path, elapsed_s: float
             "score": ms.score, "max_score": ms.max_score,
             "elapsed_s": ms.run.elapsed_s if ms.run else 0.0,
             "problems": ms.run.problems if ms.run else [],
+            "coverage_percent": ms.run.coverage if ms.run else None,
+            "tampered": ms.run.tampered if ms.run else [],
+            "left_out": ms.run.notes if ms.run else [],
         }
         module_entries.append(entry)
         if ms.coverage_met is not None and ms.run is not None:

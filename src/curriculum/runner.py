@@ -1,15 +1,19 @@
 """Run one module's tests in a subprocess with time, memory and output limits.
 
-The grader never imports graded code. It starts ``python -m pytest`` on the
-course's own tests (hidden ones included) with ``PYTHONPATH`` pointing at the
-submission's ``src/`` folder, and follows the plugin's event stream:
+The grader never imports graded code. It copies the submission's package into a
+grading sandbox (``tamper.py``: nothing else of the submission is importable),
+checks the task rules (``rules.py``), starts ``python -s -m pytest`` on the
+course's own tests (hidden ones included) with the sandbox first on
+``PYTHONPATH``, and follows the plugin's signed event stream:
 
 * a test that outlives its task timeout (plus a grace period) is killed with
   its whole process group and recorded as ``timeout``;
 * a process that dies while a test is running records that test as ``crashed``
   (with the signal's name);
 * either way the run restarts with the finished tests deselected, so one bad
-  test never hides the rest of the report.
+  test never hides the rest of the report;
+* a forged event line, a canary test reported as passing, or a changed report
+  class or hook is evidence of tampering (``ModuleRun.tampered``).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import contextlib
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,7 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from curriculum import tamper
+from curriculum.events import EventFollower
+from curriculum.learner import task_files
 from curriculum.manifest import Module
+from curriculum.rules import Violation, check_files, grader_violations
 
 GRACE_S = float(os.environ.get("CURRICULUM_GRACE_S", "10"))  # past pytest-timeout, for code signals cannot reach
 LOG_TAIL_BYTES = 20_000  # capped output kept per module
@@ -56,6 +65,9 @@ class ModuleRun:
     log_tail: str = ""
     elapsed_s: float = 0.0
     shadowed: bool = False  # the tests imported another copy of the package: results void
+    tampered: list[str] = field(default_factory=list)  # evidence; any at all scores the module 0
+    violations: dict[str, list[Violation]] = field(default_factory=dict)  # per task: its forbid rules broken
+    notes: list[str] = field(default_factory=list)  # what of the submission was left out of the sandbox
 
 
 def _limits(memory_mb: int) -> None:
@@ -80,26 +92,6 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
-class _EventFollower:
-    """Reads the JSON lines the plugin appends, remembering where it stopped."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._offset = 0
-        self._partial = b""
-
-    def new_events(self) -> list[dict[str, Any]]:
-        if not self.path.exists():
-            return []
-        with self.path.open("rb") as handle:
-            handle.seek(self._offset)
-            chunk = handle.read()
-        self._offset += len(chunk)
-        lines = (self._partial + chunk).split(b"\n")
-        self._partial = lines.pop()  # an unfinished last line waits for the next read
-        return [json.loads(line) for line in lines if line.strip()]
-
-
 @dataclass
 class _Attempt:
     """What one pytest process told us before it ended."""
@@ -109,12 +101,16 @@ class _Attempt:
     finished: bool = False
     exitstatus: int | None = None
     packages: dict[str, str | None] = field(default_factory=dict)
+    integrity: dict[str, Any] | None = None
+    canaries: dict[str, str] = field(default_factory=dict)  # nodeid -> kind (fail, error)
+    canary_outcomes: dict[str, str] = field(default_factory=dict)
 
 
 def _command(module: Module, events: Path, cov_json: Path, skip_file: Path, task: str | None,
              append: bool) -> list[str]:
     cmd = [
-        sys.executable, "-m", "pytest", str(module.root / "tests"),
+        # -s: no user site-packages; the sandbox on PYTHONPATH comes before the installed packages
+        sys.executable, "-s", "-m", "pytest", str(module.root / "tests"),
         "--rootdir", str(module.root), "-q", "--no-header", "-p", "no:cacheprovider",
         "--curriculum-events", str(events), "--timeout-method=signal",
         f"--cov={module.package}", "--cov-report=", f"--cov-report=json:{cov_json}",
@@ -131,22 +127,31 @@ def _command(module: Module, events: Path, cov_json: Path, skip_file: Path, task
 def run_module(module: Module, source_root: Path, workdir: Path, task: str | None = None) -> ModuleRun:
     """Grade ``module``'s tests against ``source_root/<module>/src``; never raises on bad code."""
     source = (source_root / module.name / "src").resolve()
+    workdir = workdir.resolve()  # the test process runs in the module's folder
     run = ModuleRun(module=module, source=source)
     if not source.is_dir():
         run.problems.append(f"no source folder {source}")
         return run
     workdir.mkdir(parents=True, exist_ok=True)
-    events, cov_json, log = (workdir / f"{module.id}.{n}" for n in ("events.jsonl", "coverage.json", "log"))
-    for stale in (events, cov_json, log, workdir / f"{module.id}.coverage"):
-        stale.unlink(missing_ok=True)
+    cov_json, log = (workdir / f"{module.id}.{n}" for n in ("coverage.json", "log"))
+    for stale in (cov_json, log, workdir / f"{module.id}.coverage", *workdir.glob(f"{module.id}.events*")):
+        if stale.is_dir():
+            shutil.rmtree(stale)
+        else:
+            stale.unlink(missing_ok=True)
+    sandbox, evidence, run.notes = tamper.prepare_sandbox(source, module.package, workdir / f"{module.id}.sandbox")
+    run.tampered += evidence
+    run.tampered += [f"{v.message.replace('this task may not use', 'no learner file may use')}"
+                     for v in grader_violations(sandbox / module.package)]
+    run.violations = check_rules(module, sandbox, task)
     env = dict(os.environ)
     env.update(
-        PYTHONPATH=os.pathsep.join([str(source), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        PYTHONPATH=os.pathsep.join([str(sandbox), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        PYTHONNOUSERSITE="1",
         COVERAGE_FILE=str(workdir / f"{module.id}.coverage"),
         PYTHONHASHSEED="0",
         PYTHONFAULTHANDLER="1",  # a crash prints the Python stack of the test that died
     )
-    follower = _EventFollower(events)
     collected: dict[str, str | None] = {}
     results: dict[str, TestResult] = {}
     module_start = time.monotonic()
@@ -155,14 +160,20 @@ def run_module(module: Module, source_root: Path, workdir: Path, task: str | Non
     for attempt in range(MAX_RESTARTS):
         skip_file = workdir / f"{module.id}.skip"
         skip_file.write_text("".join(f"{nodeid}\n" for nodeid in sorted(results)), encoding="utf-8")
+        events = workdir / f"{module.id}.events.{attempt}.jsonl"  # one per process: no torn line carries over
         cmd = _command(module, events, cov_json, skip_file, task, append=attempt > 0)
         state = _Attempt()
+        key_fd, key = tamper.new_key_pipe()
+        follower = EventFollower(events, key)
         with log.open("ab") as log_handle:
-            proc = subprocess.Popen(
-                cmd, cwd=module.root, env=env, stdout=log_handle, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
-                preexec_fn=lambda: _limits(module.memory_mb),
-            )
+            try:
+                proc = subprocess.Popen(
+                    cmd, cwd=module.root, env=env | {tamper.KEY_FD_ENV: str(key_fd)}, stdout=log_handle,
+                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                    preexec_fn=lambda: _limits(module.memory_mb), pass_fds=(key_fd,),
+                )
+            finally:
+                os.close(key_fd)
             killed_reason = ""
             while True:
                 _absorb(follower.new_events(), state, collected, results, run)
@@ -181,7 +192,7 @@ def run_module(module: Module, source_root: Path, workdir: Path, task: str | Non
                     break
                 time.sleep(POLL_S)
         _absorb(follower.new_events(), state, collected, results, run)
-        if state.running is not None and state.running not in results:
+        if state.running is not None and state.running not in results and state.running not in state.canaries:
             # The process ended (or was ended) in the middle of a test.
             if killed_reason:
                 outcome, why = "timeout", killed_reason
@@ -193,7 +204,11 @@ def run_module(module: Module, source_root: Path, workdir: Path, task: str | Non
                 output=f"{why}\n\n{_tail(log, 4000)}",
             )
         if state.packages:
-            _check_imported_from(state.packages, module, source, run)
+            _check_imported_from(state.packages, module, sandbox, run)
+        run.tampered += follower.forged + _attempt_evidence(state)
+        if not state.finished and not killed_reason and state.running is None:
+            run.problems.append(f"the test process ended outside any test before pytest finished: "
+                                f"{_describe_exit(proc.returncode).replace(' in the middle of the test', '')}")
         if state.finished and state.exitstatus not in (0, 1, 5):
             run.problems.append(f"pytest ended with exit status {state.exitstatus}")
         remaining = set(collected) - set(results)
@@ -208,6 +223,7 @@ def run_module(module: Module, source_root: Path, workdir: Path, task: str | Non
             results[nodeid] = TestResult(nodeid, task_id, "timeout" if timed_out_module else "not_run",
                                          output=why)
     run.tests = [results[n] for n in collected] + [r for n, r in results.items() if n not in collected]
+    run.tampered = list(dict.fromkeys(run.tampered))
     run.coverage = _read_coverage(cov_json)
     run.log_tail = _tail(log)
     run.elapsed_s = round(time.monotonic() - module_start, 2)
@@ -220,10 +236,18 @@ def _absorb(events: list[dict[str, Any]], state: _Attempt, collected: dict[str, 
         kind = event.get("event")
         if kind == "collected":
             for test in event["tests"]:
-                collected.setdefault(test["nodeid"], test["task"])
+                if test.get("canary"):
+                    state.canaries[test["nodeid"]] = test["canary"]
+                else:
+                    collected.setdefault(test["nodeid"], test["task"])
         elif kind == "start":
             state.running, state.running_since = event["nodeid"], time.monotonic()
+        elif kind == "result" and event["nodeid"] in state.canaries:
+            state.canary_outcomes[event["nodeid"]] = event["outcome"]
+            state.running = None
         elif kind == "result":
+            if event["nodeid"] in results and results[event["nodeid"]].outcome not in ("timeout", "crashed"):
+                run.tampered.append(f"{event['nodeid']} was reported twice")
             results[event["nodeid"]] = TestResult(
                 nodeid=event["nodeid"], task=event.get("task"), outcome=event["outcome"],
                 duration_s=event.get("duration_s", 0.0), output=event.get("output", ""),
@@ -236,6 +260,40 @@ def _absorb(events: list[dict[str, Any]], state: _Attempt, collected: dict[str, 
         elif kind == "finished":
             state.finished, state.exitstatus = True, event.get("exitstatus")
             state.packages = event.get("packages", {})
+            state.integrity = event.get("integrity")
+        elif kind == "tamper":
+            run.tampered.append(str(event.get("evidence")))
+
+
+def _attempt_evidence(state: _Attempt) -> list[str]:
+    """What one finished (or ended) pytest process proves about its own reporting."""
+    evidence = []
+    for nodeid, kind in state.canaries.items():
+        expected, got = tamper.CANARY_EXPECTED.get(kind), state.canary_outcomes.get(nodeid)
+        if got is not None and got != expected:
+            evidence.append(f"the canary test {nodeid}, which always ends {expected}, was reported {got}")
+        elif got is None and state.finished and state.exitstatus in (0, 1):
+            evidence.append(f"the canary test {nodeid} was never reported")
+    if state.finished:
+        if not state.canaries and state.exitstatus in (0, 1):  # 2: interrupted (collection errors)
+            evidence.append("the run ended without its canary tests")
+        if state.integrity is None:
+            evidence.append("the run ended without the integrity check of pytest's reporting")
+        else:
+            evidence += [f"integrity: {change}" for change in state.integrity.get("changed", [])]
+    return evidence
+
+
+def check_rules(module: Module, sandbox: Path, task: str | None = None) -> dict[str, list[Violation]]:
+    """Per task with a ``forbid`` list, its violations in the files its solution regions live in."""
+    files = task_files(module)
+    found = {}
+    for spec in module.tasks:
+        if spec.forbid and task in (None, spec.id):
+            violations = check_files(sandbox, files.get(spec.id, []), spec.forbid)
+            if violations:
+                found[spec.id] = violations
+    return found
 
 
 def _test_timeout(module: Module, task_id: str | None) -> float:
