@@ -19,7 +19,7 @@ from conftest import SPECIAL, gpt2_byte_map, oracle_for
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from c05_nlp_transformers import BPETokenizer
+from c05_nlp_transformers import BPETokenizer, train_bpe
 
 pytestmark = pytest.mark.task("c05.1")
 
@@ -120,6 +120,8 @@ def test_lone_surrogates_and_non_text_are_clear_errors(trained, text, match):
     for encode in (trained.encode, trained.encode_ordinary, lambda t: trained.encode(t, allowed_special="none")):
         with pytest.raises(ValueError, match=match):
             encode(text)
+    with pytest.raises(ValueError, match=match):
+        train_bpe(text, 260)
 
 
 def bytes_vocab(without: set[int]) -> dict[int, bytes]:

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import regex  # type: ignore[import-untyped]  # no stubs for the regex module
 
 from c05_nlp_transformers.bpe import BPETokenizer
+from c05_nlp_transformers.byte_level import check_text
 from c05_nlp_transformers.pretokenize import GPT2_PATTERN
 
 
@@ -74,7 +75,8 @@ def train_bpe(
     """Learn merges on ``text`` until the vocabulary holds ``vocab_size`` ordinary tokens.
 
     Args:
-        text: the training corpus. Special token strings in it are cut out, never merged.
+        text: the training corpus (a str without lone surrogates, ValueError otherwise). Special
+            token strings in it are cut out, never merged.
         vocab_size: ordinary tokens wanted: 256 byte tokens plus one per new merge (>= 256).
         special_tokens: names registered right after the ordinary tokens (the next free ids).
         pattern: pre-tokenisation pattern (the tokenizer gets the same one).
@@ -88,6 +90,7 @@ def train_bpe(
         raise ValueError(f"vocab_size must be an int >= 256 (the byte tokens), got {vocab_size!r}")
     if len(set(special_tokens)) != len(special_tokens) or any(not s for s in special_tokens):
         raise ValueError("special tokens must be distinct, non-empty strings")
+    check_text(text)  # a lone surrogate has no bytes to count: a clear ValueError, not a codec error mid-count
     compiled = regex.compile(pattern)
     if special_tokens:
         splitter = regex.compile("|".join(regex.escape(s) for s in sorted(special_tokens, key=len, reverse=True)))
