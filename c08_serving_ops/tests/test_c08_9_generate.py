@@ -202,3 +202,14 @@ def test_a_lone_surrogate_is_422(gen: AppServer, surrogate: str) -> None:
                                  headers={"content-type": "application/json"})
             assert response.status_code == 422, response.text
             assert response.json()["error_type"] == "validation_error" and field in response.json()["error"]
+
+
+def test_a_vanishing_temperature_decodes_greedily(gen: AppServer, llm: Any) -> None:
+    """temperature -> 0 is greedy: a subnormal one must not divide the logits into NaN probabilities."""
+    greedy = llm.tokenizer.decode_bytes(oracle(llm, PROMPT, 3)).decode()
+    with gen.client() as http:
+        for temperature in (5e-324, 1e-300, 1e-5):
+            response = http.post("/generate", json={"inputs": PROMPT, "parameters": {
+                "max_new_tokens": 3, "do_sample": True, "temperature": temperature}})
+            assert response.status_code == 200, response.text
+            assert response.json()["generated_text"] == greedy and response.json()["details"]["seed"] is None

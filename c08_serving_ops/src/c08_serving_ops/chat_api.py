@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse
 from c08_serving_ops.api import until_disconnect
 from c08_serving_ops.chat_schemas import ChatRequest
 from c08_serving_ops.errors import ServiceError
-from c08_serving_ops.generate_api import engine_of, run_to_end, start_run, stream_events, usage
+from c08_serving_ops.generate_api import engine_of, run_to_end, samples, start_run, stream_events, usage
 from c08_serving_ops.generation import GenerationParams, TokenStep
 from c08_serving_ops.schemas import OPENAI_ERRORS
 from c08_serving_ops.settings import Settings
@@ -70,7 +70,7 @@ def chat_prompt(body: ChatRequest, settings: Settings) -> tuple[str, GenerationP
     prompt = apply_chat_template(messages)
     max_tokens = body.max_completion_tokens or body.max_tokens or min(DEFAULT_MAX_TOKENS, limit)
     return prompt, GenerationParams(max_new_tokens=max_tokens, temperature=body.temperature, top_p=body.top_p,
-                                    seed=body.seed, stop=stop, do_sample=body.temperature > 0)
+                                    seed=body.seed, stop=stop, do_sample=samples(body.temperature))
     # END SOLUTION
 
 

@@ -1,7 +1,7 @@
 """``POST /generate`` (text-generation-inference's API), and the run that every generating route shares.
 
 Request: ``{"inputs": str, "parameters": {...}, "stream": bool}``; parameters ``max_new_tokens``
-(1 .. ``max_new_tokens_limit``), ``temperature`` (0 .. 2; 0 is greedy), ``top_k`` (>= 1),
+(1 .. ``max_new_tokens_limit``), ``temperature`` (0 .. 2; 0, or under 0.001, is greedy), ``top_k`` (>= 1),
 ``top_p`` (0 < p <= 1), ``seed`` (0 <= seed < 2**63), ``stop`` (at most ``max_stop_sequences``
 non-empty strings of at most 64 characters) and ``do_sample`` (false: greedy, the default). A value
 out of range, an empty prompt, a prompt that with ``max_new_tokens`` does not fit the context: 422.
@@ -216,12 +216,22 @@ async def stream_events(run: Run, event: Callable[[TokenStep], dict[str, Any] | 
     # END SOLUTION
 
 
+# Below this temperature decoding is greedy: logits / T overflows float32 for T under ~1e-36 (NaN probabilities),
+# and long before that the distribution is one-hot in all but ties. The limit of sampling as T -> 0 is greedy.
+GREEDY_BELOW = 1e-3
+
+
+def samples(temperature: float) -> bool:
+    """Whether ``temperature`` samples (else greedy): 0, and anything under :data:`GREEDY_BELOW`, is greedy."""
+    return temperature >= GREEDY_BELOW
+
+
 def generation_params(p: GenerateParameters) -> GenerationParams:
     """The request's parameters for the engine (do_sample with no temperature samples at 1.0)."""
     temperature = p.temperature if p.temperature is not None else 1.0
     return GenerationParams(max_new_tokens=p.max_new_tokens, temperature=temperature, top_k=p.top_k,
                             top_p=p.top_p if p.top_p is not None else 1.0, seed=p.seed, stop=tuple(p.stop),
-                            do_sample=p.do_sample and temperature > 0)
+                            do_sample=p.do_sample and samples(temperature))
 
 
 def details(generation: Generation) -> dict[str, Any]:

@@ -25,7 +25,15 @@ from starlette.responses import JSONResponse
 
 from c08_serving_ops.api import ready_service, until_disconnect
 from c08_serving_ops.errors import ServiceError
-from c08_serving_ops.generate_api import check_limits, engine_of, run_to_end, start_run, stream_events, usage
+from c08_serving_ops.generate_api import (
+    check_limits,
+    engine_of,
+    run_to_end,
+    samples,
+    start_run,
+    stream_events,
+    usage,
+)
 from c08_serving_ops.generation import SEED_LIMIT, GenerationParams, TokenStep
 from c08_serving_ops.rag import Passage, attribute, build_prompt, citations, extractive_answer
 from c08_serving_ops.schemas import ERRORS, MAX_QUERY_CHARS, NOT_BLANK, Int, Strict
@@ -116,7 +124,7 @@ async def rag(body: RagRequest, request: Request) -> Any:
     from c05_nlp_transformers.llama_tokenizer import apply_chat_template
 
     params = GenerationParams(max_new_tokens=body.max_new_tokens, temperature=body.temperature, seed=body.seed,
-                              do_sample=body.temperature > 0)
+                              do_sample=samples(body.temperature))
     run = await start_run(service, engine, apply_chat_template(messages), params, "/rag", body.stream)
     generation = run.generation
     if not body.stream:
