@@ -223,3 +223,23 @@ def test_a_stream_error_is_an_openai_error_chunk(server: AppServer, monkeypatch:
     assert "[DONE]" not in data
     error = json.loads(data[-1])["error"]
     assert error["type"] == "server_error" and "the model broke" in error["message"]
+
+
+@pytest.mark.parametrize("surrogate", ["\ud800", "\udbff", "\udc00", "\udfff"])
+def test_a_lone_surrogate_is_400_naming_the_field(server: AppServer, surrogate: str) -> None:
+    text = f"2 {surrogate} 2"
+    bodies: list[tuple[dict[str, Any], str]] = [
+        ({"messages": [{"role": "user", "content": text}]}, "messages[0].content"),
+        ({"messages": [{"role": "user", "content": [{"type": "text", "text": text}]}]}, "messages[0].content"),
+        ({"messages": QUESTION, "stop": text}, "stop"), ({"messages": QUESTION, "user": text}, "user"),
+        ({"messages": QUESTION, "metadata": {text: "x"}}, "metadata")]
+    with server.client() as http:
+        for body, param in bodies:
+            response = http.post("/v1/chat/completions", content=json.dumps({"model": MODEL, **body}).encode(),
+                                 headers={"content-type": "application/json"})  # the escape, as JSON carries it
+            assert response.status_code == 400, response.text
+            error = error_of(response)
+            assert error["param"] is not None and error["param"].startswith(param), (param, error)
+            assert error["type"] == "invalid_request_error" and "Unicode" in error["message"]
+        retrieve = http.get("/v1/models/x%ED%A0%80")  # not UTF-8 in a path: decoded with replacement, 404
+    assert retrieve.status_code == 404 and error_of(retrieve)["code"] == "model_not_found"

@@ -141,6 +141,7 @@ def test_a_lone_surrogate_is_422_on_every_route(own_store: AppServer, surrogate:
         ("/search", {"query": text}, "query"),
         ("/search", {"query": "wing", "filter": {"tag": text}}, "filter"),
         ("/search", {"query": "wing", "filter": {"tag": ["a", text]}}, "filter"),
+        ("/search", {"query": "wing", "filter": {text: "a"}}, "filter"),  # a key: the error quotes it, escaped
         ("/documents", {"documents": [{"id": "s1", "text": text}]}, "text"),
         ("/documents", {"documents": [{"id": "s1", "text": "t", "title": text}]}, "title"),
         ("/documents", {"documents": [{"id": f"s{surrogate}", "text": "t"}]}, "id"),

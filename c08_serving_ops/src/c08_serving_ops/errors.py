@@ -51,6 +51,7 @@ known path.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -103,7 +104,17 @@ def openai_error(status: int, error_type: str, message: str, param: str | None =
     # END SOLUTION
 
 
-class ErrorResponse(JSONResponse):
+class SafeJSONResponse(JSONResponse):
+    """JSON that always renders: a message that quotes invalid text (a lone surrogate) is sent ASCII-escaped."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:  # UTF-8 cannot carry a surrogate; a JSON escape can
+            return json.dumps(content, separators=(",", ":")).encode("ascii")
+
+
+class ErrorResponse(SafeJSONResponse):
     """A JSON error whose shape follows the path it answers: OpenAI's under ``/v1``, the service's elsewhere."""
 
     def __init__(self, status: int, error_type: str, message: str, headers: dict[str, str] | None = None,
@@ -132,9 +143,9 @@ def error_response_for(path: str, status: int, error_type: str, message: str,
                        code: str | None = None) -> JSONResponse:
     """The error response for ``path``, its shape fixed now (for a sender that knows the path)."""
     if not is_openai_path(path):
-        return JSONResponse({"error": message, "error_type": error_type}, status_code=status, headers=headers)
+        return SafeJSONResponse({"error": message, "error_type": error_type}, status_code=status, headers=headers)
     status, content = openai_error(status, error_type, message, param, code)
-    return JSONResponse(content, status_code=status, headers=headers)
+    return SafeJSONResponse(content, status_code=status, headers=headers)
 
 
 def _message(error: Any) -> str:
