@@ -94,9 +94,11 @@ def test_read_cache_sizes_defaults(tmp_path):
 
 
 def test_choose_blocking_for_the_benchmark_machine():
-    # kc = 24 KiB / ((8 + 8) * 8 B) = 192; mc = 1 MiB / (192 * 8 B) = 682 -> 680; nc capped.
-    assert choose_blocking(8, BENCH_CACHES) == Blocking(MR, NR, 192, 680, gemm_packing.NC_CAP)
-    assert choose_blocking(4, BENCH_CACHES) == Blocking(MR, NR, 384, 680, gemm_packing.NC_CAP)
+    # With AVX-512 (MR = 8): kc = 24 KiB / ((8 + 8) * 8 B) = 192, mc = 1 MiB / (192 * 8 B) = 682 -> 680;
+    # without (MR = 4): kc = 24 KiB / (12 * 8 B) = 256, mc = 1 MiB / (256 * 8 B) = 512. nc is capped.
+    expected = {8: ((192, 680), (384, 680)), 4: ((256, 512), (512, 512))}[MR]
+    assert choose_blocking(8, BENCH_CACHES) == Blocking(MR, NR, *expected[0], gemm_packing.NC_CAP)
+    assert choose_blocking(4, BENCH_CACHES) == Blocking(MR, NR, *expected[1], gemm_packing.NC_CAP)
 
 
 @settings(deadline=None, max_examples=60, derandomize=True, database=None)
@@ -232,5 +234,15 @@ def test_python_semantics_equal_compiled():
         ap, bp = rng.standard_normal((5, MR)).astype(dtype), rng.standard_normal((5, NR)).astype(dtype)
         gemm_packed._plain_kernel.py_func(5, ap, bp, tile, 0, 0)
         np.testing.assert_allclose(tile, ap.T @ bp, rtol=1e-5)
+        a_buf, b_buf = np.zeros((2, 9, MR), dtype), np.zeros((2, 9, NR), dtype)
+        rows = min(11, 2 * MR)
+        pack_a(a, 0, rows, 0, 9, a_buf)
+        pack_b(b, 0, 9, 0, 13, b_buf)
+        block = np.zeros((17, 19), dtype)  # the macro-kernel as plain Python: full and edge tiles
+        gemm_packed._macro_kernel.py_func(
+            a_buf, b_buf, block, 0, 0, rows, 13, 9, False, np.empty((MR, NR), dtype), zero
+        )
+        assert_matmul_close(block[:rows, :13].copy(), a[:rows], b)
+        assert not block[rows:].any() and not block[:, 13:].any()
         empty = np.zeros((0, 0), dtype)
         gemm_packed._gemm_serial.py_func(empty, empty, empty, 4, 8, 8, False, zero)  # nothing to do

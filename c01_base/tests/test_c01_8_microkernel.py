@@ -19,8 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from threadpoolctl import threadpool_limits
 
-from c01_base import gemm_microkernel, gemm_packed, max_threads
-from c01_base.gemm_microkernel import micro_kernel, slp_vectorizer
+from c01_base import gemm_microkernel, gemm_packed, gemm_packing, max_threads
+from c01_base.gemm_microkernel import micro_kernel, micro_kernel_4x8, slp_vectorizer
 from c01_base.gemm_packed import matmul_packed, matmul_packed_prange
 from c01_base.gemm_packing import MR, NR, Blocking
 
@@ -59,20 +59,21 @@ def assert_matmul_close(got, a, b):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_micro_kernel_compiled_and_python(dtype):
+@pytest.mark.parametrize(("kernel", "rows"), [(micro_kernel, 8), (micro_kernel_4x8, 4)], ids=["8x8", "4x8"])
+def test_micro_kernel_compiled_and_python(kernel, rows, dtype):
     rng = np.random.default_rng(0)
     kc = 37
-    ap = rng.standard_normal((kc + 3, MR)).astype(dtype)  # longer than kc: the tail is never read
+    ap = rng.standard_normal((kc + 3, rows)).astype(dtype)  # longer than kc: the tail is never read
     bp = rng.standard_normal((kc + 3, NR)).astype(dtype)
-    start = rng.standard_normal((MR + 3, NR + 5)).astype(dtype)
+    start = rng.standard_normal((rows + 3, NR + 5)).astype(dtype)
     expected = start.astype(np.float64)
-    expected[2 : 2 + MR, 4 : 4 + NR] += ap[:kc].T.astype(np.float64) @ bp[:kc]
-    for fn in (micro_kernel, micro_kernel.py_func):
+    expected[2 : 2 + rows, 4 : 4 + NR] += ap[:kc].T.astype(np.float64) @ bp[:kc]
+    for fn in (kernel, kernel.py_func):
         out = start.copy()
         with slp_vectorizer():  # compile as the public functions do
             fn(kc, ap, bp, out, 2, 4, np.dtype(dtype).type(0))
         assert out.dtype == dtype
-        tile = (slice(2, 2 + MR), slice(4, 4 + NR))
+        tile = (slice(2, 2 + rows), slice(4, 4 + NR))
         terms = np.abs(start[tile]).astype(np.float64) + np.abs(ap[:kc]).T.astype(np.float64) @ np.abs(bp[:kc])
         bound = ERROR_BOUND_SLACK * (kc + 1) * np.finfo(dtype).eps * terms  # kc products plus the start
         assert np.all(np.abs(out[tile] - expected[tile]) <= bound)
@@ -173,6 +174,17 @@ def test_python_semantics_equal_compiled():
             gemm_packed._gemm_parallel.py_func(a, b, interpreted, 4, 16, 16, 2, zero)
         np.testing.assert_allclose(compiled, interpreted, rtol=8 * np.finfo(dtype).eps)
         assert_matmul_close(interpreted, a, b)
+        # The macro-kernel as plain Python: full tiles and edge tiles of a 13 x 11 block of C.
+        a_buf, b_buf = np.zeros((2, 11, MR), dtype), np.zeros((2, 11, NR), dtype)
+        rows = min(13, 2 * MR)
+        gemm_packing.pack_a(a, 0, rows, 0, 11, a_buf)
+        gemm_packing.pack_b(b, 0, 11, 0, 11, b_buf)
+        block = np.zeros((19, 21), dtype)
+        gemm_packed._macro_kernel.py_func(
+            a_buf, b_buf, block, 0, 0, rows, 11, 11, True, np.empty((MR, NR), dtype), zero
+        )
+        assert_matmul_close(block[:rows, :11].copy(), a[:rows], b[:, :11])
+        assert not block[rows:].any() and not block[:, 11:].any()
         empty = np.zeros((0, 3), dtype)
         gemm_packed._gemm_parallel.py_func(empty, empty.T.copy(), np.zeros((0, 0), dtype), 4, 8, 8, 2, zero)
 
@@ -186,7 +198,11 @@ def test_slp_vectorizer_is_switched_on_only_inside():
     with pytest.raises(RuntimeError, match="boom"), slp_vectorizer():
         raise RuntimeError("boom")
     assert before == config.SLP_VECTORIZE
-    assert gemm_microkernel.enable_wide_vectors() == gemm_microkernel.has_avx512()
+    assert gemm_microkernel.enable_wide_vectors() == gemm_packing.has_avx512()
+    assert (8 if gemm_packing.has_avx512() else 4) == MR
+    with pytest.MonkeyPatch.context() as patch:  # as if numba compiled for a CPU without AVX-512
+        patch.setattr(numba.config, "CPU_FEATURES", "+avx,+avx2,+fma")
+        assert not gemm_packing.has_avx512()
 
 
 def best_seconds(fn, runs):

@@ -7,7 +7,7 @@ Steps, each adding one idea to the previous one (float64, n x n):
 3. ``cache blocking``: i-k-j over tiles that stay in cache;
 4. ``packing``: GotoBLAS's five loops with blocks sized from the caches, A and B copied into
    contiguous panels, a plain inner kernel;
-5. ``micro-kernel``: the same with the register-blocked 8 x 8 micro-kernel;
+5. ``micro-kernel``: the same with the register-blocked micro-kernel (8 x 8, or 4 x 8 without AVX-512);
 6. ``micro-kernel, 2 threads``: blocks of A spread over two numba threads.
 
 Each step is compared with numpy's BLAS pinned (threadpoolctl) to the step's own thread count:
@@ -27,6 +27,7 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -68,7 +69,7 @@ def steps(naive_max_n: int = 1024) -> list[Step]:
     two = max_threads() >= 2
     rungs = [Step(BLAS, 1, np.matmul)] + ([Step(BLAS, 2, np.matmul)] if two else [])
     rungs += [
-        Step("naive i-j-k", 1, matmul_ijk, min(naive_max_n, 1024)),  # column walks: minutes at 2048
+        Step("naive i-j-k", 1, matmul_ijk, min(naive_max_n, 512)),  # column walks: 30 s a call at 1024
         Step("loop order i-k-j", 1, matmul_naive, naive_max_n),
         Step("cache blocking", 1, matmul_blocked),
         Step("packing", 1, matmul_packed_plain),
@@ -87,9 +88,9 @@ def blas_description() -> str:
     libs = [info for info in threadpoolctl.threadpool_info() if info.get("user_api") == "blas"]
     if not libs:
         return "BLAS: none found by threadpoolctl"
-    parts = [
-        f"{lib.get('internal_api')} {lib.get('version')} (kernel {lib.get('architecture')}, "
-        f"{lib.get('threading_layer')} threads)"
+    parts = [  # the folder names the package that loaded it: numpy.libs is the one np.matmul calls
+        f"{lib.get('internal_api')} {lib.get('version')} from {Path(str(lib.get('filepath'))).parent.name} "
+        f"(kernel {lib.get('architecture')}, {lib.get('threading_layer')} threads)"
         for lib in libs
     ]
     return "BLAS: " + "; ".join(parts)

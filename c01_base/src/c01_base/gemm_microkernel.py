@@ -32,8 +32,10 @@ instead of two). That is the only fast-math flag: no reassociation, so every ele
 still summed in the order k = 0, 1, 2, ... and the result does not depend on the thread count.
 The rounding error stays within the usual bound for a length-K dot product.
 
-Both dtypes use the 8 x 8 tile: for float64 a row is one 512-bit register; float32 fills only
-half of one (a 16-column float32 tile would need 128 locals).
+The tile is 8 x 8 on a CPU with AVX-512 (32 vector registers: 8 hold the sums) and 4 x 8 without
+(:func:`micro_kernel_4x8`; AVX2 has 16 registers of 4 float64, and an 8 x 8 tile would need all 16
+for the sums and spill). Both dtypes use the same tile: for float64 a row of 8 is one 512-bit
+register; float32 fills only half of one (a 16-column float32 tile would need 128 locals).
 """
 
 from __future__ import annotations
@@ -48,14 +50,11 @@ import numba
 from numba import njit
 from numpy.typing import NDArray
 
+from c01_base.gemm_packing import has_avx512
+
 llvm: Any = importlib.import_module("llvmlite.binding")  # numba's LLVM binding (ships no type hints)
 _SLP_LOCK = threading.Lock()  # numba.config is process-global: one compilation at a time changes it
 _wide_vectors_enabled = False
-
-
-def has_avx512() -> bool:
-    """Whether the host CPU has AVX-512F (512-bit vector registers)."""
-    return "+avx512f" in llvm.get_host_cpu_features().flatten().split(",")
 
 
 def enable_wide_vectors() -> bool:
@@ -190,5 +189,63 @@ def micro_kernel(
     row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7] = (
         row[0] + c70, row[1] + c71, row[2] + c72, row[3] + c73,
         row[4] + c74, row[5] + c75, row[6] + c76, row[7] + c77,
+    )
+    # END SOLUTION
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def micro_kernel_4x8(kc: int, ap: NDArray[Any], bp: NDArray[Any], out: NDArray[Any], i: int, j: int, zero: Any) -> None:
+    """:func:`micro_kernel` for a 4 x 8 tile (``ap`` is (>= kc, 4)), for CPUs without AVX-512.
+
+    With 16 vector registers of 4 float64 (AVX2), an 8 x 8 tile needs 16 for its sums alone and
+    spills to memory; 4 x 8 needs 8, plus 2 for the row of B and 1 for the broadcast.
+    """
+    # BEGIN SOLUTION c01.8: the same as micro_kernel with 4 rows: 32 locals
+    c00 = c01 = c02 = c03 = c04 = c05 = c06 = c07 = zero
+    c10 = c11 = c12 = c13 = c14 = c15 = c16 = c17 = zero
+    c20 = c21 = c22 = c23 = c24 = c25 = c26 = c27 = zero
+    c30 = c31 = c32 = c33 = c34 = c35 = c36 = c37 = zero
+    for p in range(kc):
+        b0, b1, b2, b3 = bp[p, 0], bp[p, 1], bp[p, 2], bp[p, 3]
+        b4, b5, b6, b7 = bp[p, 4], bp[p, 5], bp[p, 6], bp[p, 7]
+        a = ap[p, 0]
+        c00, c01, c02, c03, c04, c05, c06, c07 = (
+            c00 + a * b0, c01 + a * b1, c02 + a * b2, c03 + a * b3,
+            c04 + a * b4, c05 + a * b5, c06 + a * b6, c07 + a * b7,
+        )
+        a = ap[p, 1]
+        c10, c11, c12, c13, c14, c15, c16, c17 = (
+            c10 + a * b0, c11 + a * b1, c12 + a * b2, c13 + a * b3,
+            c14 + a * b4, c15 + a * b5, c16 + a * b6, c17 + a * b7,
+        )
+        a = ap[p, 2]
+        c20, c21, c22, c23, c24, c25, c26, c27 = (
+            c20 + a * b0, c21 + a * b1, c22 + a * b2, c23 + a * b3,
+            c24 + a * b4, c25 + a * b5, c26 + a * b6, c27 + a * b7,
+        )
+        a = ap[p, 3]
+        c30, c31, c32, c33, c34, c35, c36, c37 = (
+            c30 + a * b0, c31 + a * b1, c32 + a * b2, c33 + a * b3,
+            c34 + a * b4, c35 + a * b5, c36 + a * b6, c37 + a * b7,
+        )
+    row = out[i + 0, j : j + 8]
+    row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7] = (
+        row[0] + c00, row[1] + c01, row[2] + c02, row[3] + c03,
+        row[4] + c04, row[5] + c05, row[6] + c06, row[7] + c07,
+    )
+    row = out[i + 1, j : j + 8]
+    row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7] = (
+        row[0] + c10, row[1] + c11, row[2] + c12, row[3] + c13,
+        row[4] + c14, row[5] + c15, row[6] + c16, row[7] + c17,
+    )
+    row = out[i + 2, j : j + 8]
+    row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7] = (
+        row[0] + c20, row[1] + c21, row[2] + c22, row[3] + c23,
+        row[4] + c24, row[5] + c25, row[6] + c26, row[7] + c27,
+    )
+    row = out[i + 3, j : j + 8]
+    row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7] = (
+        row[0] + c30, row[1] + c31, row[2] + c32, row[3] + c33,
+        row[4] + c34, row[5] + c35, row[6] + c36, row[7] + c37,
     )
     # END SOLUTION

@@ -1,8 +1,8 @@
 """GEMM the way BLAS does it, part 3: the five loops, serial and over ``prange``.
 
 The loops of :mod:`~c01_base.gemm_packing` put a packed KC x NC block of B and a packed MC x KC
-block of A in cache, and :mod:`~c01_base.gemm_microkernel` updates one 8 x 8 tile of C in
-registers. This file ties them together:
+block of A in cache, and :mod:`~c01_base.gemm_microkernel` updates one MR x NR tile of C in
+registers (8 x 8 on a CPU with AVX-512, 4 x 8 without). This file ties them together:
 
 * :func:`matmul_packed_plain`: the five loops and the packing, but a plain inner kernel (the
   i-k-j loop over one tile, reading and writing C in memory at every step of k). It isolates
@@ -32,7 +32,7 @@ import numpy as np
 from numba import njit, prange
 from numpy.typing import NDArray
 
-from c01_base.gemm_microkernel import micro_kernel, slp_vectorizer
+from c01_base.gemm_microkernel import micro_kernel, micro_kernel_4x8, slp_vectorizer
 from c01_base.gemm_packing import MR, NR, Blocking, choose_blocking, pack_a, pack_b
 from c01_base.parallel_numba import max_threads
 from c01_base.validation import check_matmul_operands
@@ -82,8 +82,10 @@ def _macro_kernel(
             target, ti, tj = (out, i, j) if full else (edge, 0, 0)
             if not full:  # the tile hangs over the edge of C: compute it aside, add the valid part
                 edge[:] = zero
-            if register_blocked:
+            if register_blocked and MR == 8:  # MR is a compile-time constant: one branch survives
                 micro_kernel(kc, ap, bp, target, ti, tj, zero)
+            elif register_blocked:
+                micro_kernel_4x8(kc, ap, bp, target, ti, tj, zero)
             else:
                 _plain_kernel(kc, ap, bp, target, ti, tj)
             if not full:
@@ -224,7 +226,7 @@ def matmul_packed(
     blocking: Blocking | None = None,
     check_finite: bool = False,
 ) -> NDArray[np.floating[Any]]:
-    """``a @ b`` on one thread, GotoBLAS style: blocking, packing and the 8 x 8 micro-kernel.
+    """``a @ b`` on one thread, GotoBLAS style: blocking, packing and the MR x NR micro-kernel.
 
     Arguments and result as :func:`matmul_packed_plain`.
     """

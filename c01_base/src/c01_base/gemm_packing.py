@@ -32,16 +32,33 @@ costs O(MK + KN) per block, next to the O(MKN) multiply that reuses it.
 
 from __future__ import annotations
 
+import functools
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numba
 from numba import njit
 from numpy.typing import NDArray
 
-# Register tile of the micro-kernel (c01_base.gemm_microkernel writes its 8 x 8 accumulators out
-# by hand, so these two must match it). 8 rows x 8 float64 columns = 8 AVX-512 registers.
-MR = 8
+llvm: Any = importlib.import_module("llvmlite.binding")  # numba's LLVM binding (ships no type hints)
+
+
+def has_avx512() -> bool:
+    """Whether numba compiles for a CPU with AVX-512F (32 registers of 512 bits).
+
+    That is the host CPU, unless ``NUMBA_CPU_FEATURES`` names the features to compile for.
+    """
+    config: Any = numba.config  # its attributes are set at import time, invisible to mypy
+    features = config.CPU_FEATURES or llvm.get_host_cpu_features().flatten()
+    return "+avx512f" in str(features).split(",")
+
+
+# Register tile of the micro-kernel (c01_base.gemm_microkernel writes its accumulators out by
+# hand, 8 x 8 and 4 x 8, so these must match one of them): 8 rows x 8 float64 columns fill 8
+# AVX-512 registers; without AVX-512, 4 rows x 8 columns fill 8 of AVX2's 16 registers.
+MR = 8 if has_avx512() else 4
 NR = 8
 # Used when the machine does not say (no /sys, another OS): a common desktop core.
 DEFAULT_L1D = 32 * 1024
@@ -82,6 +99,7 @@ def parse_size(text: str) -> int:
     # END SOLUTION
 
 
+@functools.lru_cache(maxsize=16)  # read /sys once, not on every multiply
 def read_cache_sizes(root: Path = CACHE_ROOT) -> CacheSizes:
     """The L1 data, L2 and L3 sizes of cpu0 from ``root/index*/{level,type,size}``.
 
