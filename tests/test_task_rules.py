@@ -113,8 +113,8 @@ def test_a_violation_scores_the_task_zero_everywhere(course: Path, tmp_path: Pat
     toml.write_text(toml.read_text().replace('hint = "Sum the bytes modulo 256."',
                                              'hint = "Sum the bytes modulo 256."\nforbid = ["zlib", "hashlib"]'))
     arith = course / "c01_toy/src/c01_toy/arith.py"
-    arith.write_text(arith.read_text().replace("    return sum(data) % 256\n",
-                                               "    import zlib as z\n\n    return z.adler32(data) % 1 + sum(data) % 256\n"))
+    shortcut = "    import zlib as z\n\n    return z.adler32(data) % 1 + sum(data) % 256\n"
+    arith.write_text(arith.read_text().replace("    return sum(data) % 256\n", shortcut))
     results = grade_submission(discover_modules(course), course, tmp_path / "out")
     jsonschema.validate(results, SCHEMA)
     by_task = {t["number"]: t for t in results["tests"]}
