@@ -60,6 +60,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
+from c08_serving_ops.schemas import NOT_BLANK
+
 STATUS_TYPES = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
                 413: "payload_too_large", 422: "validation_error", 429: "rate_limited", 503: "not_ready"}
 OPENAI_PREFIX = "/v1"
@@ -152,6 +154,8 @@ def _message(error: Any) -> str:
     """pydantic's message, with its own check of a constrained string's Unicode said the way ours is."""
     if error.get("type") == "string_unicode":
         return "not valid Unicode text: a lone surrogate"
+    if error.get("type") == "string_pattern_mismatch" and (error.get("ctx") or {}).get("pattern") == NOT_BLANK:
+        return "must contain a non-space character"
     return str(error.get("msg", "invalid"))
 
 

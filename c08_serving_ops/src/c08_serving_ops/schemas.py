@@ -21,11 +21,12 @@ limits are counted in tokens and no JSON schema can state them: a text over 256 
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
 
 if TYPE_CHECKING:
@@ -127,10 +128,27 @@ class Strict(BaseModel):
         return check_text(value)
 
 
+_NOT_BLANK = re.compile(NOT_BLANK)
+
+
+def _texts(value: str | list[str]) -> str | list[str]:
+    """At least one text, none blank (what the schema below says), in the words the client needs."""
+    texts = [value] if isinstance(value, str) else value
+    if not texts:
+        raise PydanticCustomError("too_short", "give at least one text")
+    empty = [i for i, text in enumerate(texts) if _NOT_BLANK.search(text) is None]
+    if empty:
+        raise PydanticCustomError("string_pattern_mismatch", "text {i} is empty", {"i": empty[0]})
+    return value
+
+
+_TEXT_SCHEMA = {"type": "string", "pattern": NOT_BLANK}
+
+
 class EmbedRequest(Strict):
-    inputs: Annotated[NotBlank, Field(description="a text with a non-space character (over 256 tokens: 422 "
-                                                  "unless truncate)")] | Annotated[
-        list[NotBlank], Field(min_length=1, max_length=MAX_CLIENT_BATCH)]
+    inputs: Annotated[str | list[str], AfterValidator(_texts), WithJsonSchema({"anyOf": [
+        {**_TEXT_SCHEMA, "description": "a text with a non-space character (over 256 tokens: 422 unless truncate)"},
+        {"type": "array", "items": _TEXT_SCHEMA, "minItems": 1, "maxItems": MAX_CLIENT_BATCH}]})]
     normalize: bool = True
     truncate: bool = False
 
@@ -238,7 +256,8 @@ def openapi_for(app: FastAPI, settings: Settings) -> dict[str, Any]:
     if app.openapi_schema is None:
         from fastapi.openapi.utils import get_openapi
 
-        spec = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        # a copy: the generated schema may share dicts with the models (WithJsonSchema), and apps differ
+        spec = copy.deepcopy(get_openapi(title=app.title, version=app.version, routes=app.routes))
         components = spec.get("components", {}).get("schemas", {})
         for model, name, kind, key, setting in SETTING_BOUNDS:
             for component, schema in components.items():
