@@ -128,6 +128,18 @@ def test_python_semantics_equal_compiled():
             assert_matmul_close(interpreted, a, b)
 
 
+def test_textbook_ijk_kernel():
+    """The given i-j-k kernel (the first step of the benchmark's climb) runs on validated operands."""
+    rng = np.random.default_rng(5)
+    a, b = make_matrix(rng, (5, 7), np.float64, "F"), make_matrix(rng, (7, 3), np.float64, "C")
+    assert_matmul_close(kernels.matmul_ijk(a, b), a, b)
+    interpreted = np.zeros((5, 3))
+    kernels._matmul_ijk_kernel.py_func(np.ascontiguousarray(a), b, interpreted)
+    assert_matmul_close(interpreted, a, b)
+    with pytest.raises(ValueError, match="inner dimensions"):
+        kernels.matmul_ijk(a, a)
+
+
 @pytest.mark.parametrize("kernel", KERNELS, ids=lambda f: f.__name__)
 def test_many_threads_at_once_get_identical_results(kernel):
     rng = np.random.default_rng(4)

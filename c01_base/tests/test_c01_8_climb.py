@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 
-from c01_base import bench, bench_climb, kernels, max_threads
+from c01_base import bench, bench_climb, max_threads
 
 pytestmark = pytest.mark.task("c01.8")
 
@@ -61,11 +60,3 @@ def test_table_and_command_line(rows, capsys, monkeypatch):
     printed = capsys.readouterr().out
     assert "climb to BLAS" in printed and "micro-kernel" in printed and "blocked numba" not in printed
 
-
-def test_textbook_kernel():
-    rng = np.random.default_rng(0)
-    a, b = rng.standard_normal((5, 7)), rng.standard_normal((7, 3))
-    np.testing.assert_allclose(kernels.matmul_ijk(a.T.copy().T, b), a @ b, rtol=1e-12)
-    interpreted = np.zeros((5, 3))
-    kernels._matmul_ijk_kernel.py_func(a, b, interpreted)
-    np.testing.assert_allclose(interpreted, a @ b, rtol=1e-12)

@@ -192,6 +192,9 @@ def test_python_semantics_equal_compiled():
 def test_slp_vectorizer_is_switched_on_only_inside():
     config = numba.config
     before = config.SLP_VECTORIZE
+    # The first call per dtype compiles inside the SLP block; any later one must find it restored.
+    np.testing.assert_array_equal(matmul_packed(np.ones((9, 3)), np.ones((3, 9))), np.full((9, 9), 3.0))
+    assert before == config.SLP_VECTORIZE
     with slp_vectorizer():
         assert config.SLP_VECTORIZE == 1
     assert before == config.SLP_VECTORIZE
