@@ -172,7 +172,7 @@ class BPETokenizer:
 
     def encode_ordinary(self, text: str) -> list[int]:
         """Ids of ``text`` with no special-token handling: pre-tokenise, then merge each chunk (cached)."""
-        # BEGIN SOLUTION c05.1: check the text, replace what the vocabulary cannot spell, split, merge (cached)
+        # BEGIN SOLUTION c05.1: check the text, replace what it cannot spell, split, merge (cached)
         text = replace_unspellable(check_text(text), self._missing)
         out: list[int] = []
         cache = self._cache
@@ -194,7 +194,7 @@ class BPETokenizer:
         registered (ValueError otherwise). ``text`` must be a ``str`` without lone surrogates
         (ValueError otherwise: they have no UTF-8 bytes).
         """
-        # BEGIN SOLUTION c05.1: check the text, resolve the allowed set, split on them (longest first), encode the gaps
+        # BEGIN SOLUTION c05.1: check the text, resolve the allowed set, split on them, encode the gaps
         check_text(text)
         if allowed_special == "all":
             allowed = list(self.special_tokens)

@@ -46,7 +46,7 @@ END_OF_TURN = "<|im_end|>"
 
 def tokenizer_from_gguf(metadata: Mapping[str, Any]) -> BPETokenizer:
     """The byte-level BPE tokenizer described by a GGUF file's ``tokenizer.ggml.*`` metadata."""
-    # BEGIN SOLUTION c05.7: tokens -> ids, control tokens as special tokens, merges in order, missing bytes replaced
+    # BEGIN SOLUTION c05.7: tokens -> ids, control tokens as special tokens, merges, missing bytes replaced
     model = metadata.get("tokenizer.ggml.model")
     if model != "gpt2":
         raise GGUFError(f"only the byte-level BPE tokenizer ('gpt2') is supported, this file's is {model!r}")
