@@ -18,7 +18,7 @@ already seen: in natural text most chunks are repeats, so most of the work is a 
 
 Decoding concatenates the bytes of the tokens and decodes UTF-8. Any string survives
 ``decode(encode(s)) == s``, because every string is bytes and every byte is a token. Two edges:
-a lone surrogate (``"\ud800"``) is not text and has no UTF-8 bytes, so ``encode`` raises a
+a lone surrogate (``"\\ud800"``) is not text and has no UTF-8 bytes, so ``encode`` raises a
 ValueError naming it; and a vocabulary that lacks some single-byte tokens (SmolLM2's, in part 2)
 is accepted only with ``missing_bytes="replace"``: a character it cannot spell is encoded as U+FFFD,
 so every id stays inside the vocabulary.
