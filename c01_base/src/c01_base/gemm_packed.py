@@ -17,6 +17,13 @@ Edge tiles: packed panels are zero-padded to whole tiles (``pack_a``, ``pack_b``
 is updated in place in C; a tile that hangs over the edge of C is computed into a small zeroed
 scratch tile, and only its valid rows and columns are added to C.
 
+Caching: the functions here that call into other files (``_macro_kernel`` calls the
+micro-kernel, the drivers call ``pack_a`` and ``pack_b``) are compiled without numba's on-disk
+cache. That cache is keyed on the calling function's own source file only, and a cached caller
+contains its callees inlined: after an edit of ``gemm_packing.py`` or ``gemm_microkernel.py`` it
+would keep running the old code. The price is a few seconds of compilation per process and dtype
+(on the first call, which the benchmark and the speed test do not time).
+
 The result is summed in the same order as the blocked kernel (k block by k block, k in order
 inside each), so it does not depend on the blocking of M and N or on the thread count.
 """
@@ -55,7 +62,7 @@ def _plain_kernel(kc: int, ap: NDArray[Any], bp: NDArray[Any], out: NDArray[Any]
     # END SOLUTION
 
 
-@njit(cache=True, nogil=True, fastmath={"contract"})
+@njit(nogil=True, fastmath={"contract"})  # not cached: see the module docstring
 def _macro_kernel(
     a_buf: NDArray[Any],
     b_buf: NDArray[Any],
@@ -95,7 +102,7 @@ def _macro_kernel(
     # END SOLUTION
 
 
-@njit(cache=True, nogil=True, fastmath={"contract"})
+@njit(nogil=True, fastmath={"contract"})  # not cached: see the module docstring
 def _gemm_serial(
     a: NDArray[Any], b: NDArray[Any], out: NDArray[Any], kc: int, mc: int, nc: int, register_blocked: bool, zero: Any
 ) -> None:
@@ -121,7 +128,7 @@ def _gemm_serial(
     # END SOLUTION
 
 
-@njit(parallel=True, cache=True, fastmath={"contract"})
+@njit(parallel=True, fastmath={"contract"})  # not cached: see the module docstring
 def _gemm_parallel(
     a: NDArray[Any], b: NDArray[Any], out: NDArray[Any], kc: int, mc: int, nc: int, n_threads: int, zero: Any
 ) -> None:
