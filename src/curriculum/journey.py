@@ -154,6 +154,7 @@ class _Walker:
         self.solved: set[str] = set()
         self.last: dict[str, TestResult] = {}
         self.collect_errors: list[str] = []  # of the latest run
+        self.reported: set[tuple[str, str]] = set()  # (nodeid, kind of problem) already named
 
     def region_text(self, task: str, message: str) -> str:
         """``file:line`` of the region whose stub raised ``message`` (for the report)."""
@@ -206,7 +207,7 @@ class _Walker:
 
 
 def _judge(walker: _Walker, task: str, ran: set[str]) -> list[str]:
-    """The problems visible after ``task``'s step among the tests that ran."""
+    """The problems visible after ``task``'s step among the tests that ran (each named once per walk)."""
     problems = [f"after applying {task}: {error}" for error in walker.collect_errors]
     position = walker.order.index(task)
     for nodeid, test in walker.last.items():
@@ -217,16 +218,24 @@ def _judge(walker: _Walker, task: str, ran: set[str]) -> list[str]:
             later = sorted(stubs_reached(test.output) - walker.solved, key=walker.order.index)
             if test.outcome == "not_implemented" and later:
                 where = ", ".join(f"{t} ({walker.region_text(t, _message(test.output, t))})" for t in later)
-                problems.append(f"{nodeid} ({test.task}) needs code of a later task: {where}")
+                kind, text = f"later {later}", f"{nodeid} ({test.task}) needs code of a later task: {where}"
             else:
-                problems.append(f"{nodeid} ({test.task}) {test.outcome} after applying tasks up to {task}: "
-                                f"{_last_line(test.output)}")
+                kind = f"fails {test.outcome}"
+                text = (f"{nodeid} ({test.task}) {test.outcome} after applying tasks up to {task}: "
+                        f"{_last_line(test.output)}")
         elif not mine_or_earlier and test.outcome == "passed":
-            problems.append(f"{nodeid} ({test.task}) passes before {test.task} is solved (tasks up to {task} "
-                            "applied): it checks none of its own task's code")
+            kind = "passes early"
+            text = (f"{nodeid} ({test.task}) passes before {test.task} is solved (tasks up to {task} applied): "
+                    "it checks none of its own task's code")
         elif not mine_or_earlier and test.outcome != "not_implemented":
-            problems.append(f"{nodeid} ({test.task}) fails through {test.outcome}, not NotImplementedError, "
-                            f"after applying tasks up to {task}: {_last_line(test.output)}")
+            kind = f"fails {test.outcome}"
+            text = (f"{nodeid} ({test.task}) fails through {test.outcome}, not NotImplementedError, "
+                    f"after applying tasks up to {task}: {_last_line(test.output)}")
+        else:
+            continue
+        if (nodeid, kind) not in walker.reported:
+            walker.reported.add((nodeid, kind))
+            problems.append(text)
     return problems
 
 
