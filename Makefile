@@ -12,7 +12,7 @@ ARGS ?=
 CURRICULUM_DATA_HOME ?= $(if $(wildcard ../shared/data/SHA256SUMS),$(abspath ../shared/data))
 export CURRICULUM_DATA_HOME
 
-.PHONY: setup test grade learner check-curriculum lint bench report serve dist alone clean
+.PHONY: setup test grade learner check-curriculum lint bench report serve dist alone notebooks clean
 
 $(STAMP): constraints.txt pyproject.toml $(MODULES:%=%/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,9 @@ report: $(STAMP)  ## every module's analysis report (src/<package>/report.py): M
 	for module in $(MODULES); do \
 	  if [ -f $$module/src/$$module/report.py ]; then $(BIN)/python -m $$module.report $(ARGS) || exit 1; fi; \
 	done
+
+notebooks: $(STAMP)  ## a companion notebook per module in build/notebooks (sheet, tasks, demo.py); ARGS="--execute c01,c03"
+	$(BIN)/curriculum notebooks $(ARGS)
 
 # The LoRA adapter of c05's fine-tune (`python -m c05_nlp_transformers.finetune` from here) is served when it exists.
 SERVE_ADAPTER := $(wildcard build/c05_lora/adapter.safetensors)

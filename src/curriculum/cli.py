@@ -230,6 +230,23 @@ def cmd_learner(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_notebooks(args: argparse.Namespace) -> int:
+    from curriculum.notebooks import execute_notebook, write_notebooks
+
+    root, modules = _course(args)
+    if args.module:
+        modules = [find_module(modules, args.module)]
+    out = Path(args.out) if args.out else root / "build" / "notebooks"
+    written = write_notebooks(modules, out)
+    console.print(f"wrote {len(written)} notebooks to {out}")
+    for module_id in [m.strip() for m in (args.execute or "").split(",") if m.strip()]:
+        module = find_module(modules, module_id)
+        path = out / f"{module.name}.ipynb"
+        execute_notebook(path, working_dir=module.root)
+        console.print(f"ran {path.name}: every cell without error")
+    return 0
+
+
 def cmd_check_curriculum(args: argparse.Namespace) -> int:
     from curriculum.authorcheck import run_author_check
 
@@ -286,6 +303,12 @@ def build_parser() -> argparse.ArgumentParser:
     learner.add_argument("--out", help="default: build/learner")
     learner.add_argument("--solved", help="modules shipped solved, e.g. c05,c06")
     learner.set_defaults(func=cmd_learner)
+    notebooks = sub.add_parser("notebooks", help="write a companion notebook per module (build/notebooks)")
+    notebooks.add_argument("--module", help="one module, e.g. c01")
+    notebooks.add_argument("--out", help="default: build/notebooks")
+    notebooks.add_argument("--execute", help="run these notebooks top to bottom after writing, e.g. c01,c03")
+    notebooks.set_defaults(func=cmd_notebooks)
+
     author = sub.add_parser("check-curriculum", help="the author check")
     author.add_argument("--module", help="check one module, e.g. c02")
     author.add_argument("--reference-results", help="reuse this results.json of a full grade of the course")
