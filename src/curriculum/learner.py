@@ -21,6 +21,7 @@ from curriculum.markers import strip_solutions, task_files_in_tree
 
 WORKSPACE_FILE = ".curriculum-workspace.json"
 AUTHOR_ONLY_TOP = frozenset({"build", ".ci", "tests", ".venv", ".git"})  # course-level folders
+LEARNER_README = Path(__file__).parent / "templates" / "learner_README.md"  # the workspace's front door
 HIDDEN_TESTS = ("tests", "hidden")  # <module>/tests/hidden/ holds graded tests learners never see
 CACHES = frozenset({"__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis"})
 
@@ -71,7 +72,9 @@ def build_workspace(
         source, target = course_root / rel, dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         module = _is_module_source(rel, modules)
-        if module is not None and module.id not in solved and module.name not in solved:
+        if rel == PurePosixPath("README.md"):  # the course's README speaks to instructors and authors
+            shutil.copyfile(LEARNER_README, target)
+        elif module is not None and module.id not in solved and module.name not in solved:
             text = source.read_text(encoding="utf-8")
             target.write_text(strip_solutions(text, str(rel)), encoding="utf-8", newline="")
         else:
