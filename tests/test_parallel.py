@@ -98,3 +98,13 @@ def test_merge_refuses_other_batches_and_unsharded_runs(tmp_path: Path):
         merge_batches(tmp_path / "m", [tmp_path / "whole"])
     with pytest.raises(ValueError, match=r"no readable batch\.json"):
         merge_batches(tmp_path / "m", [tmp_path / "nowhere"])
+
+
+def test_a_relative_out_folder_is_read_back(course: Path, submissions: Path, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch):
+    # The test processes run in the module's folder; the grader must still find their events.
+    monkeypatch.chdir(tmp_path)
+    only_alice = tmp_path / "one"
+    shutil.copytree(submissions / "alice", only_alice / "alice")
+    assert main(["--course", str(course), "grade", "--submissions", "one", "--out", "relative"]) == 0
+    assert (tmp_path / "relative/grades.csv").read_text().splitlines()[1] == "alice,10.0,5.0,5.0,20.0,20.0,100.0,complete"

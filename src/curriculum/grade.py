@@ -35,6 +35,7 @@ def grade_submission(
 ) -> dict[str, Any]:
     """Run the graded tests of every built module (or one module, or one task)."""
     start = time.monotonic()
+    out_dir = out_dir.resolve()  # the test processes run in the module's folder: a relative path would move
     out_dir.mkdir(parents=True, exist_ok=True)
     work = out_dir / "runs"
     scores: list[ModuleScore] = []
