@@ -17,10 +17,12 @@ from c08_serving_ops.loop_stall import big_text, measure_stall, parse_args
 
 pytestmark = pytest.mark.task("c08.4")
 
-# A hang detector, not a speed claim: with tokenisation on the loop, ten 1 MB inputs stalled /health for
-# about 2.6 s on the 2-core machine; off the loop it answers in tens of milliseconds (README). 1 s leaves
-# room for a busy machine and still fails if the loop is blocked for a whole 1 MB tokenisation.
-HEALTH_P99_BOUND_MS = 1000.0
+# A hang detector, not a speed claim. Probes are due every 50 ms and timed from when they were due, so a stall
+# delays every probe due during it. With tokenisation on the loop, ten 990 kB inputs and a generation blocked it
+# for seconds: p99 32.8 s on the 2-core machine at load 11 (one whole-text tokenisation: 0.4 s quiet, 2.7 s at
+# that load). Off the loop: p99 0.97 s at load 11, the loop's own work on ten 1 MB bodies (JSON decoding,
+# validation) queued behind each other (README).
+HEALTH_P99_BOUND_MS = 3000.0
 
 
 def test_tokenisation_runs_on_the_cpu_pool_not_the_loop(live: AppServer, monkeypatch: pytest.MonkeyPatch) -> None:
