@@ -31,6 +31,7 @@ from curriculum.manifest import (
     Module,
     Task,
     discover_modules,
+    duration_text,
     find_course_root,
     find_module,
     find_task,
@@ -138,6 +139,10 @@ def _print_task_files(module: Module, task: Task) -> None:
         console.print("Files: " + ", ".join(f"{module.name}/src/{p.as_posix()}" for p in files), markup=False)
     if task.forbid:
         console.print("May not use: " + ", ".join(task.forbid), markup=False)
+    if task.minutes:
+        console.print(f"Time: about {duration_text(task.minutes)}", markup=False)
+    if task.read_first:
+        console.print("Read first:\n" + "\n".join(f"  - {item}" for item in task.read_first), markup=False)
 
 
 def cmd_hint(args: argparse.Namespace) -> int:

@@ -52,6 +52,8 @@ class Task:
     requires: tuple[str, ...] = ()
     metrics: tuple[MetricSpec, ...] = ()
     forbid: tuple[str, ...] = ()  # modules and attributes the task's own files may not use (rules.py)
+    minutes: int | None = None  # the time a learner should plan for the task
+    read_first: tuple[str, ...] = ()  # two to four pointers: "title <url>" or a book and its chapter
 
     def metric(self, name: str) -> MetricSpec | None:
         return next((m for m in self.metrics if m.name == name), None)
@@ -88,6 +90,12 @@ class Module:
                 return task
         known = ", ".join(t.id for t in self.tasks) or "none"
         raise KeyError(f"{self.id} has no task {task_id!r} (tasks: {known})")
+
+
+def duration_text(minutes: int) -> str:
+    """A task's planned time for people: 90 -> "1 h 30 min", 120 -> "2 h", 45 -> "45 min"."""
+    hours, rest = divmod(minutes, 60)
+    return " ".join(part for part in (f"{hours} h" if hours else "", f"{rest} min" if rest else "") if part)
 
 
 def _get(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
@@ -130,6 +138,12 @@ def _parse_task(raw: Any, module_id: str, where: str) -> Task:
     for rule in forbid:
         if not isinstance(rule, str) or not rule or not all(p.isidentifier() for p in rule.split(".")):
             raise ManifestError(f"{where}: forbid entry {rule!r} is not a dotted module or attribute name")
+    minutes = _get(raw, "minutes", int, where) if "minutes" in raw else None
+    if minutes is not None and minutes <= 0:
+        raise ManifestError(f"{where}: minutes must be positive")
+    read_first = tuple(_get(raw, "read_first", list, where)) if "read_first" in raw else ()
+    if not all(isinstance(item, str) and item.strip() for item in read_first):
+        raise ManifestError(f"{where}: read_first holds non-empty strings")
     return Task(
         id=task_id,
         title=_get(raw, "title", str, where),
@@ -139,6 +153,8 @@ def _parse_task(raw: Any, module_id: str, where: str) -> Task:
         requires=tuple(_get(raw, "requires", list, where)) if "requires" in raw else (),
         metrics=metrics,
         forbid=forbid,
+        minutes=minutes,
+        read_first=read_first,
     )
 
 
