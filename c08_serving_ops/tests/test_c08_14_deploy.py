@@ -18,6 +18,9 @@ import pytest
 
 from c08_serving_ops.deploy_check import (
     KUBERNETES_VERSION,
+    MEMORY_HEADROOM,
+    RSS_PEAK_MIB,
+    RSS_UNDER_LOAD_MIB,
     check_deployment,
     check_dockerfile,
     command_of,
@@ -136,7 +139,7 @@ def test_the_environment_is_valid_settings(monkeypatch: pytest.MonkeyPatch) -> N
     (lambda d: of_kind(d, "Deployment")["spec"]["template"]["spec"]["containers"][0].pop("livenessProbe"),
      "livenessProbe is missing"),
     (lambda d: of_kind(d, "Deployment")["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]
-     .update(memory="3Gi"), "memory: request 3Gi is above the limit 2Gi"),
+     .update(memory="3Gi"), "memory: request 3Gi is above the limit LIMIT"),
     (lambda d: of_kind(d, "Deployment")["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
      .pop("cpu"), "cpu: set both a request and a limit"),
     (lambda d: of_kind(d, "Deployment")["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]
@@ -161,7 +164,28 @@ def test_the_environment_is_valid_settings(monkeypatch: pytest.MonkeyPatch) -> N
 def test_check_deployment_finds_each_problem(break_it: Any, expected: str) -> None:
     docs = copy.deepcopy(manifests())
     break_it(docs)
-    assert check_deployment(docs) == [expected]
+    limit = container(manifests())["resources"]["limits"]["memory"]
+    assert check_deployment(docs) == [expected.replace("LIMIT", limit)]
+
+
+def test_memory_is_sized_from_the_measured_rss() -> None:
+    """The request covers the RSS under load and the limit the start-up peak, each with 25 % headroom."""
+    docs = manifests()
+    memory = container(docs)["resources"]
+    request, limit = (parse_quantity(memory[kind]["memory"]) / 2**20 for kind in ("requests", "limits"))
+    assert MEMORY_HEADROOM >= 1.25 and RSS_UNDER_LOAD_MIB <= RSS_PEAK_MIB
+    assert request >= MEMORY_HEADROOM * RSS_UNDER_LOAD_MIB and limit >= MEMORY_HEADROOM * RSS_PEAK_MIB
+    assert check_deployment(docs) == []
+    # a heavier server (say, one more copy of SmolLM2 fp32) no longer fits: the check names both numbers
+    problems = check_deployment(docs, rss_under_load_mib=request, rss_peak_mib=limit / MEMORY_HEADROOM + 1)
+    assert problems == [
+        f"memory: request {memory['requests']['memory']} is under {MEMORY_HEADROOM} x the measured {request:.0f} MiB "
+        f"({MEMORY_HEADROOM * request:.0f} MiB)",
+        f"memory: limit {memory['limits']['memory']} is under {MEMORY_HEADROOM} x the measured "
+        f"{limit / MEMORY_HEADROOM + 1:.0f} MiB ({limit + MEMORY_HEADROOM:.0f} MiB)"]
+    small = copy.deepcopy(docs)
+    container(small)["resources"]["limits"]["memory"] = "2Gi"  # the old limit: 1.2 x the start-up peak
+    assert any(p.startswith("memory: limit 2Gi is under") for p in check_deployment(small))
 
 
 def test_check_deployment_without_a_deployment() -> None:

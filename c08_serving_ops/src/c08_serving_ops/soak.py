@@ -50,7 +50,10 @@ MAKE_SERVE_ARGS = ("--collection", "xquad", "--generation", "--torch-threads", "
                    "--index-path", "build/serve/xquad-index")  # the Makefile's serve target
 LIFTED = {"C08_RATE_PER_S": "1000000", "C08_BURST": "1000000", "C08_MAX_IN_FLIGHT": "4096"}
 DEFAULT_MINUTES = 2.5  # make bench's soak; --minutes for a longer one
-MALLOC_ARENA_MAX = 2  # as in deploy/Dockerfile: README, "Memory"
+# glibc's allocator as deploy/Dockerfile sets it (README, "Memory"): two arenas instead of up to 8 per core, and
+# blocks of 128 KiB or more (tensors) always mmap-ed, so that freeing them gives the memory back to the system
+# (by default the threshold climbs to 32 MiB and freed tensors stay in the heap)
+MALLOC_ENV = {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "131072"}
 WARMUP_FRACTION = 0.2  # of the load's duration, left out of the slope (first-touch allocations)
 QUERIES = ("What year did Tesla die?", "Who founded the University of Chicago?", "What is the speed of light?",
            "Which river flows through Warsaw?", "How many people live in Victoria?")
@@ -276,15 +279,13 @@ def markdown(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def soak_make_serve(seconds: float, concurrency: int = 2, extra_args: Sequence[str] = (),
-                    env: dict[str, str] | None = None, malloc_arena_max: int = MALLOC_ARENA_MAX) -> SoakReport:
+                    env: dict[str, str] | None = None, image_malloc: bool = True) -> SoakReport:
     """Start the server as ``make serve`` does (one API key, quotas lifted) and soak it.
 
-    ``malloc_arena_max``: glibc's ``MALLOC_ARENA_MAX`` for the server, as the image sets it (0: glibc's default,
-    up to eight arenas per core, each keeping the memory its threads freed).
+    ``image_malloc``: glibc's allocator tuned as in the image (:data:`MALLOC_ENV`); False: glibc's defaults.
     """
-    server_env = {**LIFTED, "C08_API_KEYS": json.dumps([SOAK_KEY]), **(env or {})}
-    if malloc_arena_max > 0:
-        server_env["MALLOC_ARENA_MAX"] = str(malloc_arena_max)
+    server_env = {**LIFTED, "C08_API_KEYS": json.dumps([SOAK_KEY]), **(MALLOC_ENV if image_malloc else {}),
+                  **(env or {})}
     with ServerProcess([*MAKE_SERVE_ARGS, *extra_args], env=server_env) as server:
         return run_soak(server.url, server.pid, seconds=seconds, concurrency=concurrency)
 
@@ -297,8 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pid", type=int, help="the running server's process id (for its RSS)")
     parser.add_argument("--api-key", default=SOAK_KEY)
     parser.add_argument("--server-arg", action="append", default=[], help="an extra flag for serve.py (repeatable)")
-    parser.add_argument("--malloc-arena-max", type=int, default=MALLOC_ARENA_MAX,
-                        help="glibc arenas of the started server (0: glibc's default)")
+    parser.add_argument("--glibc-malloc", dest="image_malloc", action="store_false",
+                        help="start the server with glibc's default allocator settings, not the image's")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
     if args.url is not None:
@@ -308,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                           concurrency=args.concurrency)
     else:
         report = soak_make_serve(args.minutes * 60, args.concurrency, args.server_arg,
-                                 malloc_arena_max=args.malloc_arena_max)
+                                 image_malloc=args.image_malloc)
     print("## Soak (every route, authenticated)\n\n" + markdown([report.row()]) + "\n\n" + markdown(report.routes())
           + "\n", flush=True)
     if report.unexpected:
