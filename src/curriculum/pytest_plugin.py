@@ -212,14 +212,13 @@ class EventStream:
         self._canary_dir.mkdir(parents=True, exist_ok=True)
         path = self._canary_dir / f"curriculum_canary_{nonces[0]}.py"
         path.write_text(tamper.canary_source(nonces), encoding="utf-8")
-        canaries = list(pytest.Module.from_parent(session, path=path).collect())
+        canaries = [c for c in pytest.Module.from_parent(session, path=path).collect() if isinstance(c, pytest.Item)]
         for canary in canaries:
-            assert isinstance(canary, pytest.Item)
             kind = tamper.canary_kind(canary.name)
             if kind is not None:
                 canary.stash[_CANARY_KEY] = kind
-        first = [c for c in canaries if isinstance(c, pytest.Item) and nonces[0] in c.name]
-        last = [c for c in canaries if isinstance(c, pytest.Item) and nonces[1] in c.name]
+        first = [c for c in canaries if nonces[0] in c.name]
+        last = [c for c in canaries if nonces[1] in c.name]
         items[:] = first + items + last
 
     @pytest.hookimpl(trylast=True)

@@ -224,8 +224,13 @@ def run_module(module: Module, source_root: Path, workdir: Path, task: str | Non
                                          output=why)
     run.tests = [results[n] for n in collected] + [r for n, r in results.items() if n not in collected]
     run.tampered = list(dict.fromkeys(run.tampered))
+    # Tracebacks name the sandbox copy; the learner knows (and two gradings share) the submission's paths.
+    for test in run.tests:
+        test.output = _unsandbox(test.output, sandbox, source, module.root)
+    for error in run.collect_errors:
+        error["output"] = _unsandbox(error["output"], sandbox, source, module.root)
     run.coverage = _read_coverage(cov_json)
-    run.log_tail = _tail(log)
+    run.log_tail = _unsandbox(_tail(log), sandbox, source, module.root)
     run.elapsed_s = round(time.monotonic() - module_start, 2)
     return run
 
@@ -294,6 +299,12 @@ def check_rules(module: Module, sandbox: Path, task: str | None = None) -> dict[
             if violations:
                 found[spec.id] = violations
     return found
+
+
+def _unsandbox(text: str, sandbox: Path, source: Path, cwd: Path) -> str:
+    """``text`` with the sandbox's paths, absolute or relative to the test process, as the submission's."""
+    text = text.replace(str(sandbox), str(source))
+    return text.replace(os.path.relpath(sandbox, cwd.resolve()), os.path.relpath(source, cwd.resolve()))
 
 
 def _test_timeout(module: Module, task_id: str | None) -> float:
