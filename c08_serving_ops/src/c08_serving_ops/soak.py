@@ -48,7 +48,9 @@ MIB = 2.0**20
 SOAK_KEY = "soak-key"
 MAKE_SERVE_ARGS = ("--collection", "xquad", "--generation", "--torch-threads", "2",
                    "--index-path", "build/serve/xquad-index")  # the Makefile's serve target
-LIFTED = {"C08_RATE_PER_S": "1000000", "C08_BURST": "1000000", "C08_MAX_IN_FLIGHT": "4096"}
+# quotas lifted, the throttle on failed authentications too (each round sends one request without a key)
+LIFTED = {"C08_RATE_PER_S": "1000000", "C08_BURST": "1000000", "C08_MAX_IN_FLIGHT": "4096",
+          "C08_AUTH_FAILURE_BURST": "1000000"}
 DEFAULT_MINUTES = 2.5  # make bench's soak; --minutes for a longer one
 # glibc's allocator as deploy/Dockerfile sets it (README, "Memory"): two arenas instead of up to 8 per core, and
 # blocks of 128 KiB or more (tensors) always mmap-ed, so that freeing them gives the memory back to the system
@@ -72,13 +74,16 @@ class Call:
     auth: bool = True
 
 
-def round_of_calls(number: int, model: str) -> list[Call]:
-    """Round ``number``: every route once with the key, then the bad inputs (queries rotate between rounds)."""
+def round_of_calls(number: int, model: str, anonymous: bool = True) -> list[Call]:
+    """Round ``number``: every route once with the key, then the bad inputs (queries rotate between rounds).
+
+    ``anonymous``: include the request without a key (a server counts it as a failed authentication).
+    """
     query = QUERIES[number % len(QUERIES)]
     doc_id = f"soak-doc-{number}"
     chat = {"model": model, "messages": [{"role": "user", "content": query}], "max_tokens": 8, "temperature": 0}
     bad = frozenset({400, 422})  # a refused body: 422 (FastAPI's default) or 400 (OpenAI's contract)
-    return [
+    calls = [
         Call("health", "GET", "/health"),
         Call("ready", "GET", "/ready"),
         Call("metrics", "GET", "/metrics"),
@@ -103,6 +108,7 @@ def round_of_calls(number: int, model: str) -> list[Call]:
         Call("bad_no_key", "POST", "/embed", {"inputs": query}, expect=frozenset({401, 429}), auth=False),
         Call("bad_route", "GET", "/nowhere", expect=frozenset({404})),
     ]
+    return [call for call in calls if anonymous or call.auth]
 
 
 class RssSampler:
@@ -204,16 +210,16 @@ class SoakReport:
 
 
 async def _run_rounds(url: str, api_key: str, concurrency: int, seconds: float, max_rounds: int | None,
-                      warmup_rounds: int, report: SoakReport) -> None:
+                      warmup_rounds: int, report: SoakReport, anonymous: bool) -> None:
     check_loopback(url)
     headers = {"Authorization": f"Bearer {api_key}"}
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=120.0) as probe:
         model = (await probe.get("/v1/models")).json()["data"][0]["id"]
     counter = iter(range(10**9))
 
-    async def play(http: httpx.AsyncClient, anonymous: httpx.AsyncClient, number: int) -> None:
-        for call in round_of_calls(number, model):
-            client = http if call.auth else anonymous
+    async def play(http: httpx.AsyncClient, keyless: httpx.AsyncClient, number: int) -> None:
+        for call in round_of_calls(number, model, anonymous):
+            client = http if call.auth else keyless
             started = time.perf_counter()
             try:
                 response = await client.request(call.method, call.path, json=call.json, content=call.content,
@@ -231,15 +237,15 @@ async def _run_rounds(url: str, api_key: str, concurrency: int, seconds: float, 
                 report.unexpected.append(f"{call.name}: {status}")
 
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=120.0) as http, \
-            httpx.AsyncClient(base_url=url, timeout=120.0) as anonymous:
+            httpx.AsyncClient(base_url=url, timeout=120.0) as keyless:
         for _ in range(warmup_rounds):  # every route touched once before the clock starts
-            await play(http, anonymous, next(counter))
+            await play(http, keyless, next(counter))
         deadline = time.monotonic() + seconds
 
         async def worker() -> None:
             while time.monotonic() < deadline and (max_rounds is None or report.rounds < max_rounds):
                 report.rounds += 1
-                await play(http, anonymous, next(counter))
+                await play(http, keyless, next(counter))
 
         started = time.monotonic()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -248,7 +254,7 @@ async def _run_rounds(url: str, api_key: str, concurrency: int, seconds: float, 
 
 def run_soak(url: str, pid: int, *, api_key: str = SOAK_KEY, seconds: float = 150.0, concurrency: int = 2,
              max_rounds: int | None = None, warmup_rounds: int = 1, interval_s: float = 0.5,
-             settle_s: float = 3.0) -> SoakReport:
+             settle_s: float = 3.0, anonymous: bool = True) -> SoakReport:
     """Soak the server at ``url`` (process ``pid``) and measure its memory (see the module docstring)."""
     if seconds <= 0 or concurrency < 1 or interval_s <= 0:
         raise ValueError("seconds and interval_s must be positive, concurrency >= 1")
@@ -257,7 +263,8 @@ def run_soak(url: str, pid: int, *, api_key: str = SOAK_KEY, seconds: float = 15
         report.rss_ready_mib = sampler.samples[0][1] / MIB
         report.startup_peak_mib = (sampler.high_water_mark() or 0) / MIB
         fresh_mark = sampler.reset_high_water_mark()  # from here on VmHWM is the peak under load
-        asyncio.run(_run_rounds(url, api_key, concurrency, seconds, max_rounds, warmup_rounds, report))
+        asyncio.run(_run_rounds(url, api_key, concurrency, seconds, max_rounds, warmup_rounds, report,
+                                 anonymous))
         load_end = time.monotonic() - sampler.started
         load_start = load_end - report.seconds
         time.sleep(settle_s)  # let the last answers' buffers go before "after load"
