@@ -46,7 +46,9 @@ status  type                   code
 The shape is chosen where the response is sent, from the request's path (:class:`ErrorResponse`),
 so the middlewares, which refuse requests before any route runs, need not know which shape a path
 speaks: ``error_response(...)`` is right for both, and :func:`error_response_for` builds one for a
-known path.
+known path. Refusals at the connection level, before a request line is read (the per-client
+connection cap, the header deadline: :mod:`c08_serving_ops.connections`), have no path yet and use
+the service's shape; the SDKs still raise by status.
 """
 
 from __future__ import annotations
