@@ -229,8 +229,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--quick", action="store_true", help="1 repeat, 5 training iterations, prefixes 64 256")
     parser.add_argument("--plain", action="store_true", help="plain-text table even if rich is installed")
-    parser.add_argument("--part", choices=["1", "2", "all"], default="all",
-                        help="1: tokenizer, GPT training and generation; 2: SmolLM2 (bench_llm.py); all: both")
+    parser.add_argument("--part", choices=["1", "2", "decode", "all"], default="all",
+                        help="1: tokenizer, GPT training and generation; 2: SmolLM2 (bench_llm.py); decode: "
+                             "fp32, int8, Q8_0 and Q4_1 decoding (bench_decode.py); all: every part")
     parser.add_argument("--llm-prompts", type=int, nargs="+", default=[32, 512], help="SmolLM2 prompt lengths")
     args = parser.parse_args(argv)
     if args.threads is not None:
@@ -245,6 +246,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from c05_nlp_transformers.bench_llm import bench_llm  # loads SmolLM2 and the transformers oracle
 
         rows += bench_llm(args.llm_prompts, args.new_tokens, args.repeats)
+    if args.part in ("decode", "all"):
+        from c05_nlp_transformers.bench_decode import bench_decode  # quantised copies of SmolLM2
+
+        rows += bench_decode(args.llm_prompts, args.new_tokens, args.repeats)
     print(render_table(rows, plain=args.plain), end="")
     return 0
 
