@@ -37,7 +37,7 @@ from c08_serving_ops.process import ServerProcess
 UNLIMITED = {"C08_RATE_PER_S": "1000000", "C08_BURST": "1000000", "C08_MAX_IN_FLIGHT": "4096"}
 SLOPE_LIMIT_MIB_PER_MIN = 20.0  # the soak's leak detector (README: measured slopes)
 BATCHING_GOAL = 3.0
-GENERATION_PATHS = ("/generate", "/v1/chat/completions", "/v1/models", "/rag")  # off on this server: 503
+GENERATION_PATHS = ("/generate", "/v1/chat/completions", "/v1/models", "/v1/models/{model_id}", "/rag")  # 503 here
 
 
 def query_texts() -> list[str]:
