@@ -114,11 +114,20 @@ def test_the_schema_states_the_server_bounds(own_store: AppServer) -> None:
 
 
 def test_not_blank_is_str_strip() -> None:
-    """The schema's "not blank" pattern agrees with the server's ``text.strip()`` on every code point."""
+    """The schema's "not blank" pattern agrees with ``text.strip()`` on every code point, and the model with both."""
     pattern = re.compile(NOT_BLANK)
+    blank = []
     for code in range(0x110000):
         char = chr(code)
         assert (pattern.search(char) is None) == (not char.strip()), hex(code)
+        if not char.strip():
+            blank.append(char)
+    for char in blank:
+        with pytest.raises(ValidationError, match="text 0 is empty"):
+            EmbedRequest.model_validate({"inputs": f"{char}{char}"})
+    for code in range(0x21, 0x110000, 557):  # a spread of the others, every plane
+        if not 0xD800 <= code <= 0xDFFF:
+            assert EmbedRequest.model_validate({"inputs": [chr(code)]}).inputs == [chr(code)]
 
 
 def test_integers_are_json_safe() -> None:
