@@ -124,8 +124,9 @@ def _q4_1_matmul(x: Float32s, words: npt.NDArray[np.uint32], table: Float32s, ou
             sums[m, b] = total
     n_dim = words.shape[0]
     half = n_dim - n_dim // 2
-    for i in prange(half):  # two memory streams, as in the int8 kernel; an odd N computes its last row twice
-        for r in (i, min(i + half, n_dim - 1)):
+    for i in prange(half):  # rows i and i + half in turn (an odd N computes its last row twice)
+        for t in range(2):
+            r = np.int64(i) if t == 0 else min(np.int64(i) + half, n_dim - 1)  # prange indices are unsigned
             for m in range(m_rows):
                 acc = np.float32(0.0)
                 for b in range(n_blocks):

@@ -17,8 +17,10 @@ Measured on the benchmark machine (one thread, batch 1, all 211 matrices of Smol
 ``_int_mm`` 89 ms (it works for M = 1 on the CPU but is not vectorised for it), dequantise-on-the-fly
 100 ms, ``torch._weight_int8pack_mm`` 128 ms, fbgemm dynamic 19.5 ms. The fast fbgemm path quantises
 the activations per tensor, and SmolLM2's activation outliers make that costly: perplexity 34 -> 95.
-Our per-channel weight-only layers keep the quality (+0.3 % perplexity) at less than half the memory,
-but without a fused int8 kernel for M = 1 they are slower than float32 on this CPU (README, c05.9).
+Our per-channel weight-only layers keep the quality (+0.3 % perplexity) at less than half the memory;
+run through these two backends they are slower than float32, since both convert or copy the int8
+matrix on every call. c05.11's kernel (``quant_kernels.int8_matmul_kernel``) multiplies the same int8
+weights and scales without a float copy and decodes faster than float32 (README, "Quantised decoding").
 
 Quality is judged against the float32 model on held-out text: top-1 agreement of next-token
 predictions and perplexity ``exp(mean cross-entropy)``.
