@@ -20,7 +20,13 @@ from torch import nn
 from c05_nlp_transformers import quant_kernels as qk
 from c05_nlp_transformers.gguf import GGMLType
 from c05_nlp_transformers.inference import generate_tokens
-from c05_nlp_transformers.quant_llama import BlockLinear, KernelInt8Linear, file_blocks, quantize_llama
+from c05_nlp_transformers.quant_llama import (
+    BlockLinear,
+    KernelInt8Linear,
+    file_blocks,
+    quantize_llama,
+    quantized_weight_bytes,
+)
 from c05_nlp_transformers.quantize import perplexity, quantize_per_channel, top1_agreement
 from c05_nlp_transformers.squad import split_by_article
 
@@ -220,3 +226,21 @@ def test_block_linear_module_runs_like_nn_linear():
     x = torch.randn(2, 64)
     assert "Q8_0" in repr(layer)
     torch.testing.assert_close(layer(x), linear(x), rtol=0.02, atol=0.02)
+
+
+def test_decode_benchmark_rows(smollm, quantized):
+    from c05_nlp_transformers import bench_decode
+
+    model, gguf = smollm
+    rows = bench_decode.bench_decode([8], new_tokens=2, repeats=1, model=model, gguf=gguf, oracle=None,
+                                     quantized=quantized)
+    assert [r.label for r in rows[:4]] == [f"ours {k} (tokens/s)" for k in ("fp32", "int8", "q8_0", "q4_1")]
+    assert [r.benchmark for r in rows] == ["SmolLM2 decode"] * 4 + ["SmolLM2 prefill"] * 4 + ["llama.cpp"]
+    assert all(r.value > 0 and r.baseline is not None and r.baseline > 0 for r in rows)
+    assert rows[-1].baseline == bench_decode.LLAMA_CPP_TOKENS_PER_S
+    with pytest.raises(ValueError, match="at least 2 new tokens"):
+        bench_decode.bench_decode([8], new_tokens=1)
+    with pytest.raises(ValueError, match="together"):
+        bench_decode.bench_decode([8], model=model)
+    sizes = {kind: quantized_weight_bytes(m) for kind, m in quantized.items()}
+    assert sizes["q4_1"] < sizes["int8"] < sizes["q8_0"] < 0.3 * 4 * model.num_parameters()

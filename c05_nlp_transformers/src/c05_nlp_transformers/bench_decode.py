@@ -35,8 +35,12 @@ LLAMA_CPP_LABEL = "llama.cpp 0.3.36 (quoted)"
 
 
 def bench_decode(prompts: Sequence[int] = LLM_PROMPTS, new_tokens: int = 32, repeats: int = 3, *,
-                 model: Llama | None = None, gguf: GGUFFile | None = None, oracle: Any = "load") -> list[Row]:
-    """Rows: decode tokens/s and prefill seconds of fp32, int8, q8_0, q4_1 (and transformers), one table."""
+                 model: Llama | None = None, gguf: GGUFFile | None = None, oracle: Any = "load",
+                 quantized: dict[str, torch.nn.Module] | None = None) -> list[Row]:
+    """Rows: decode tokens/s and prefill seconds of fp32, int8, q8_0, q4_1 (and transformers), one table.
+
+    ``quantized``: the three quantised copies of ``model`` by kind, when the caller already built them.
+    """
     if new_tokens < 2 or repeats < 1:
         raise ValueError("need at least 2 new tokens and 1 repeat")
     if model is None or gguf is None:
@@ -45,7 +49,7 @@ def bench_decode(prompts: Sequence[int] = LLM_PROMPTS, new_tokens: int = 32, rep
         model, gguf = load_llama()
     oracle = load_oracle(gguf.path) if oracle == "load" else oracle
     models: dict[str, torch.nn.Module] = {"fp32": model}
-    models.update({kind: quantize_llama(model, kind, gguf) for kind in KINDS})
+    models.update({kind: quantize_llama(model, kind, gguf) if quantized is None else quantized[kind] for kind in KINDS})
     rows: list[Row] = []
     q4_1_rate = 0.0
     generator = torch.Generator().manual_seed(0)
