@@ -83,7 +83,7 @@ class CircuitBreaker:
         Raises:
             CircuitOpenError: the circuit is open and cooling down, or half-open with its probe out.
         """
-        # BEGIN SOLUTION c08.6: closed: go; open past the cool-down: become half-open, this one probes; else raise
+        # BEGIN SOLUTION c08.6: closed: go; open and cooled down: half-open, this is the probe; else raise
         with self._lock:
             if self.state is CircuitState.CLOSED:
                 return False
@@ -97,7 +97,7 @@ class CircuitBreaker:
 
     def record(self, success: bool, probe: bool = False) -> None:
         """The outcome of a request that ``acquire`` let through (``probe``: what ``acquire`` returned)."""
-        # BEGIN SOLUTION c08.6: closed: count failures in a row, open at the threshold; the probe alone decides
+        # BEGIN SOLUTION c08.6: closed: count failures in a row, open at the threshold; the probe decides
         with self._lock:
             if self.state is CircuitState.CLOSED:
                 self.failures = 0 if success else self.failures + 1
