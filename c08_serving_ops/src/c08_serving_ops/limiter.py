@@ -38,6 +38,11 @@ EVICTION_SCAN = 32  # least recently seen buckets examined for a full one when t
 class TokenBucket:
     """``capacity`` tokens, refilled continuously at ``rate`` per second (starts full)."""
 
+    rate: float
+    capacity: float
+    tokens: float
+    updated: float
+
     def __init__(self, rate: float, capacity: float, clock: Clock = time.monotonic) -> None:
         # BEGIN SOLUTION c08.3: validate; start full at the clock's now
         if not (math.isfinite(rate) and rate > 0):

@@ -207,7 +207,7 @@ class GuardMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        # BEGIN SOLUTION c08.3: 413 by header; probes pass; 401; 429 quota; read the body (408, 413); 429 overload
+        # BEGIN SOLUTION c08.3: 413 by header; probes; 401; 429 quota; body (408, 413); 429 overload
         limit = self.settings.max_body_bytes
         declared = header(scope, "content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
@@ -266,7 +266,7 @@ async def read_body(receive: Receive, limit: int, timeout_s: float | None = None
     else BodyTimeoutError); return a receive that replays it."""
     messages: list[Message] = []
     total = 0
-    # BEGIN SOLUTION c08.3: one deadline for the whole body, not per chunk (a byte a second must not reset it)
+    # BEGIN SOLUTION c08.3: one deadline for the whole body (a byte a second must not reset it)
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     while True:
         try:
