@@ -12,7 +12,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from c02_pca_contract import CASES, COMPONENT_TOL, EPS, PCAContract, assert_matches_reference, scoped_errors
+from c02_pca_contract import (
+    CASES,
+    COMPONENT_TOL,
+    EPS,
+    PCAContract,
+    PCAValidationContract,
+    assert_matches_reference,
+    scoped_errors,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.decomposition import PCA
@@ -26,7 +34,7 @@ pytestmark = pytest.mark.task("c02.2")
 ROUNDING_SLACK = 4.0
 
 
-class TestCovariancePCAContract(PCAContract):
+class TestCovariancePCAContract(PCAContract, PCAValidationContract):
     make = staticmethod(CovariancePCA)
 
 
