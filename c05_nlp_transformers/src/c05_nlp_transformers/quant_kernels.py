@@ -204,7 +204,7 @@ def int8_linear(x: torch.Tensor, q: torch.Tensor, scale: torch.Tensor) -> torch.
     lead = x.shape[:-1]
     flat = x.reshape(-1, q.shape[1]).float().contiguous()  # (M, K)
     if flat.shape[0] > KERNEL_MAX_ROWS:
-        return F.linear(flat, q.float() * scale[:, None]).reshape(*lead, q.shape[0])
+        return (F.linear(flat, q.float()) * scale).reshape(*lead, q.shape[0])  # scale the (M, N) output, not W
     out = torch.empty(flat.shape[0], q.shape[0], dtype=torch.float32)
     _pick(int8_matmul_kernel)(flat.numpy(), q.contiguous().numpy(), scale.float().contiguous().numpy(), out.numpy())
     return out.reshape(*lead, q.shape[0])
