@@ -80,7 +80,7 @@ async def ready(request: Request) -> JSONResponse:
     Saturated: every in-flight slot is taken or the batch queue is full, so a new request would get
     429 here; a load balancer should send it elsewhere until the server has room again.
     """
-    # BEGIN SOLUTION c08.2: ready -> 200 with the phase, else the not_ready error; saturation is not ready too
+    # BEGIN SOLUTION c08.2: ready -> 200 with the phase, else not_ready; saturated is not ready
     service = service_of(request)
     if not service.ready:
         ready_service(request)  # raises the reason: loading, draining or broken
