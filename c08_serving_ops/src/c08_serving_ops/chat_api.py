@@ -53,7 +53,7 @@ def model_card(name: str) -> dict[str, Any]:
 
 def chat_prompt(body: ChatRequest, settings: Settings) -> tuple[str, GenerationParams]:
     """The ChatML prompt and the engine's parameters; 404 for an unknown model, 400 for a value over a limit."""
-    # BEGIN SOLUTION c08.11: the model; the limits (400 naming the field); the chat template; OpenAI's fields
+    # BEGIN SOLUTION c08.11: the model; the limits (400 naming the field); the template; OpenAI's fields
     from c05_nlp_transformers.llama_tokenizer import apply_chat_template
 
     if body.model != settings.model_name:
@@ -105,7 +105,7 @@ async def chat_completions(body: ChatRequest, request: Request) -> Any:
 
     400 also for a prompt that with ``max_tokens`` does not fit the model's context (counted in tokens).
     """
-    # BEGIN SOLUTION c08.11: prompt; run; a chat.completion, or chunks (role first, finish last, usage), [DONE]
+    # BEGIN SOLUTION c08.11: prompt; run; a chat.completion or chunks (role first, finish, usage), [DONE]
     service, engine = engine_of(request)
     name = service.settings.model_name
     prompt, params = chat_prompt(body, service.settings)

@@ -187,7 +187,7 @@ def describe_validation(errors: list[Any]) -> tuple[str, str]:
 
 def describe_openai_validation(errors: list[Any]) -> tuple[str, str | None, str]:
     """(message, param, code) of a refused ``/v1`` request: the first bad field is OpenAI's ``param``."""
-    # BEGIN SOLUTION c08.11: malformed JSON; an unknown field; a refused one (its own error type); a bad value
+    # BEGIN SOLUTION c08.11: malformed JSON; an unknown field; a refused one (own type); a bad value
     if any(e.get("type") == "json_invalid" for e in errors):
         return "the request body is not valid JSON", None, "invalid_json"
     first = errors[0]
