@@ -63,6 +63,14 @@ def random_q4_1(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
     return blocks.reshape(n, -1)
 
 
+def random_q8_0(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
+    """Q8_0 blocks written here (scale, then 32 int8), so every example fails on the same stub when unsolved."""
+    blocks = np.empty((n, k // 32, 34), dtype=np.uint8)
+    blocks[:, :, 0:2] = rng.uniform(1e-3, 0.1, size=(n, k // 32, 1)).astype(np.float16).view(np.uint8)
+    blocks[:, :, 2:] = rng.integers(-127, 128, size=(n, k // 32, 32)).astype(np.int8).view(np.uint8)
+    return blocks.reshape(n, -1)
+
+
 def check(got: torch.Tensor, x: np.ndarray, weight64: np.ndarray) -> None:
     """got (M, N) against x (M, K) @ W^T in float64, relative to |x| @ |W|^T."""
     expected = x.astype(np.float64) @ weight64.T
@@ -90,7 +98,7 @@ def test_block_kernels_against_float64(m, n, blocks, seed, kind):
     rng = np.random.default_rng(seed)
     k = 32 * blocks
     if kind == 8:
-        raw = qk.quantize_q8_0(torch.from_numpy(rng.normal(size=(n, k)).astype(np.float32)))
+        raw = random_q8_0(rng, n, k)
         w64 = dequant_q8_0(raw)
     else:
         raw = random_q4_1(rng, n, k)
