@@ -134,3 +134,23 @@ def test_embedder_matches_c06_encoder(live: AppServer) -> None:
     reference = embedder.encoder.encode(texts, cached=False)
     np.testing.assert_allclose(embedder.embed(texts), reference, atol=1e-5)
     assert embedder.forward([]).shape == (0, embedder.dimension)
+
+
+def test_the_shutdown_signal_handler_only_flips_the_phase(tmp_path: Path) -> None:
+    """A signal handler runs between two bytecodes of the main thread, maybe halfway through writing a
+    log line whose lock is not re-entrant: logging from it can deadlock the server (seen: SIGTERM during
+    a request's access line left the process hung). So handle_exit writes nothing; Service.stop logs."""
+    from conftest import LOGS
+
+    from c08_serving_ops.app import create_app
+    from c08_serving_ops.serve import build_server
+
+    settings = make_settings(tmp_path)
+    app = create_app(settings)
+    server = build_server(app, settings)
+    with LOGS.lock:
+        before = len(LOGS.text)
+    server.handle_exit(15, None)
+    with LOGS.lock:
+        assert LOGS.text[before:] == []
+    assert app.state.service.phase is Phase.DRAINING and server.should_exit

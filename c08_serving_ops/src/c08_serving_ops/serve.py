@@ -40,8 +40,8 @@ class DrainingServer(uvicorn.Server):
         self.service = service
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        # BEGIN SOLUTION c08.1: drain first (ready -> 503), then let uvicorn stop accepting and wait
-        self.service.begin_drain()
+        # BEGIN SOLUTION c08.1: drain first (ready -> 503, no logging here), then let uvicorn stop and wait
+        self.service.mark_draining()  # the "draining" line comes from Service.stop, on the event loop
         super().handle_exit(sig, frame)
         # END SOLUTION
 

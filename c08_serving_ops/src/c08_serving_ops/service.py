@@ -229,10 +229,15 @@ class Service:
     def ready(self) -> bool:
         return self.phase is Phase.READY and self.health()[0]
 
-    def begin_drain(self) -> None:
-        """Shutdown began: report not ready, let in-flight requests finish."""
+    def mark_draining(self) -> None:
+        """Only the phase, nothing else: safe inside a signal handler, which may interrupt this very
+        thread halfway through writing a log line (the log's lock is not re-entrant)."""
         if self.phase is not Phase.BROKEN:
             self.phase = Phase.DRAINING
+
+    def begin_drain(self) -> None:
+        """Shutdown began: report not ready, let in-flight requests finish."""
+        self.mark_draining()
         self.log.info("draining")
 
     async def stop(self) -> None:
