@@ -39,7 +39,7 @@ from rich.markup import escape
 
 from curriculum.learner import build_workspace
 from curriculum.manifest import Module
-from curriculum.markers import Region, find_regions, regions_in_tree
+from curriculum.markers import Region, regions_in_tree, strip_solutions
 from curriculum.runner import TestResult, run_module
 
 # The assertion line pytest prints for the stub a test reached: "E   NotImplementedError: c01.3: ..."
@@ -55,21 +55,7 @@ def apply_tasks(source: str, solved: Collection[str], path: str = "<string>") ->
     With nothing solved this equals :func:`curriculum.markers.strip_solutions`; with every task
     solved it is ``source`` itself (the markers are comments).
     """
-    regions = [r for r in find_regions(source, path) if r.task not in solved]
-    if not regions:
-        return source
-    lines = source.splitlines(keepends=True)
-    newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
-    out: list[str] = []
-    cursor = 0
-    for region in regions:
-        out += lines[cursor : region.start - 1]
-        first = lines[region.start - 1]
-        indent = first[: len(first) - len(first.lstrip(" \t"))]
-        out.append(f"{indent}raise NotImplementedError({json.dumps(region.message, ensure_ascii=False)}){newline}")
-        cursor = region.end
-    out += lines[cursor:]
-    return "".join(out)
+    return strip_solutions(source, path, keep=solved)
 
 
 def stubs_reached(output: str) -> set[str]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,9 +88,13 @@ def find_regions(source: str, path: str = "<string>") -> list[Region]:
     return regions
 
 
-def strip_solutions(source: str, path: str = "<string>") -> str:
-    """The learner's version of ``source``: each region replaced by a NotImplementedError."""
-    regions = find_regions(source, path)
+def strip_solutions(source: str, path: str = "<string>", keep: Collection[str] = ()) -> str:
+    """The learner's version of ``source``: each region replaced by a NotImplementedError.
+
+    The regions of the tasks in ``keep`` stay as the reference wrote them (the journey check solves
+    a workspace one task at a time with it).
+    """
+    regions = [r for r in find_regions(source, path) if r.task not in keep]
     if not regions:
         return source
     lines = source.splitlines(keepends=True)
