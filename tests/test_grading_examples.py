@@ -10,13 +10,12 @@ says why. The GitHub Actions example goes through actionlint (the dev extra's wh
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from test_workflows import actionlint
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "docs" / "grading"
@@ -58,14 +57,6 @@ def test_the_indexed_job_grades_every_shard_once():
     merge = yaml.safe_load((EXAMPLES / "k8s-merge-job.yaml").read_text())
     assert "curriculum merge /grading/gradebook /grading/shards/*" in merge["spec"]["template"]["spec"][
         "containers"][0]["args"]
-
-
-def actionlint() -> str:
-    """The actionlint binary installed by the dev extra (beside this Python, or on PATH)."""
-    beside = Path(sys.executable).parent / "actionlint"
-    found = str(beside) if beside.is_file() else shutil.which("actionlint")
-    assert found, "actionlint is missing: `make setup` installs it (dev extra)"
-    return found
 
 
 def test_github_actions_example_passes_actionlint_and_shards_by_its_matrix():
