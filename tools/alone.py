@@ -89,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     venv = work / "venv"
     run([sys.executable, "-m", "venv", str(venv)])
     python = venv / "bin" / "python"
-    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    # --no-compile: byte-compiling torch's thousands of files is most of an install's time, and the
+    # tests compile what they import anyway.
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile"]
     constraints = str(REPO / "constraints.txt")
     run([*pip, "--find-links", str(dist), "-c", constraints, f"{distribution}[test]"])
     versions = installed(python)
