@@ -54,11 +54,12 @@ report: $(STAMP)  ## every module's analysis report (src/<package>/report.py): M
 notebooks: $(STAMP)  ## a companion notebook per module in build/notebooks (sheet, tasks, demo.py); ARGS="--execute c01,c03"
 	$(BIN)/curriculum notebooks $(ARGS)
 
-# The LoRA adapter of c05's fine-tune (`python -m c05_nlp_transformers.finetune` from here) is served when it exists.
+# The LoRA adapter of c05's fine-tune (`python -m c05_nlp_transformers.finetune` from here) is served when it exists,
+# except with --quantization q4_1 (the GGUF file's own blocks, which no adapter can change).
 SERVE_ADAPTER := $(wildcard build/c05_lora/adapter.safetensors)
 serve: $(STAMP)  ## the RAG capstone (c08) on http://127.0.0.1:8008: XQuAD, SmolLM2 (+ LoRA when built); ARGS add flags
 	$(BIN)/python -m c08_serving_ops.serve --collection xquad --generation --torch-threads 2 \
-	  --index-path build/serve/xquad-index $(if $(SERVE_ADAPTER),--adapter-path $(SERVE_ADAPTER)) $(ARGS)
+	  --index-path build/serve/xquad-index $(if $(and $(SERVE_ADAPTER),$(if $(findstring q4_1,$(ARGS)),,yes)),--adapter-path $(SERVE_ADAPTER)) $(ARGS)
 
 dist: $(STAMP)  ## wheels and sdists of the grader and every module in dist/, checked by twine
 	rm -rf dist && mkdir -p dist build

@@ -21,6 +21,7 @@ from c05_nlp_transformers.lora import (
     apply_lora,
     load_lora,
     lora_layers,
+    merge_and_unload,
     merge_lora,
     save_lora,
     trainable_parameters,
@@ -110,6 +111,10 @@ def test_lora_layers_merge_unmerge_save_load(smollm, tmp_path, metric):
     fresh = load_lora(copy.deepcopy(smollm[0]), path)
     with torch.inference_mode():
         torch.testing.assert_close(fresh(ids), adapted, atol=0, rtol=0)
+    merge_and_unload(fresh)  # for deployment: plain nn.Linear layers with the adapter in their weights
+    assert not lora_layers(fresh) and type(fresh.layers[0].self_attn.q_proj) is torch.nn.Linear
+    with torch.inference_mode():
+        torch.testing.assert_close(fresh(ids), adapted, atol=1e-4, rtol=0)
     with pytest.raises(ValueError, match="rank r"):
         LoRALinear(torch.nn.Linear(4, 4, bias=False), 0, 1.0)
     with pytest.raises(ValueError, match="alpha"):

@@ -252,3 +252,15 @@ def test_decode_benchmark_rows(smollm, quantized):
         bench_decode.bench_decode([8], model=model)
     sizes = {kind: quantized_weight_bytes(m) for kind, m in quantized.items()}
     assert sizes["q4_1"] < sizes["int8"] < sizes["q8_0"] < 0.3 * 4 * model.num_parameters()
+
+
+def test_chat_model_on_quantised_weights():
+    from c05_nlp_transformers.chat import load_chat_model
+
+    chat = load_chat_model(quantization="q4_1")
+    assert isinstance(chat.model.layers[0].mlp.down_proj, BlockLinear)
+    messages = [{"role": "system", "content": "Answer in one short sentence."},
+                {"role": "user", "content": "What is the capital of France?"}]
+    assert "Paris" in chat.generate_chat(messages, max_new_tokens=12).text
+    with pytest.raises(ValueError, match="adapter"):
+        load_chat_model(quantization="q4_1", adapter="adapter.safetensors")

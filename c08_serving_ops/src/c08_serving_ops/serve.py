@@ -92,7 +92,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="one request per forward pass (the benchmark's baseline)")
     parser.add_argument("--generation", action="store_true", default=None,
                         help="load SmolLM2 and serve /generate, /v1/chat/completions and /rag's generate route")
-    parser.add_argument("--quantization", choices=["fp32", "int8"], help="SmolLM2's weights (default fp32)")
+    parser.add_argument("--quantization", choices=["fp32", "int8", "q8_0", "q4_1"],
+                        help="SmolLM2's weights: fp32 (default), or c05.11's int8, Q8_0 or the file's Q4_1 kernels")
     parser.add_argument("--adapter-path", type=Path, help="c05's LoRA adapter, merged at load")
     parser.add_argument("--torch-threads", type=int, help="torch CPU threads (default 1)")
     return parser.parse_args(argv)

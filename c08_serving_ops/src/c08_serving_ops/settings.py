@@ -81,8 +81,9 @@ class Settings(BaseSettings):
     # generation (part 2): SmolLM2 from c05, loaded only when ``generation`` is on
     generation: bool = False
     model_name: str = "smollm2-135m-instruct"  # the id /v1/models lists and /v1/chat/completions accepts
-    quantization: Literal["fp32", "int8"] = "fp32"
-    adapter_path: Path | None = None  # a LoRA adapter from c05's finetune, merged at load
+    # c05's weights: float32, or c05.11's kernels on int8, Q8_0 or the GGUF file's own Q4_1 blocks
+    quantization: Literal["fp32", "int8", "q8_0", "q4_1"] = "fp32"
+    adapter_path: Path | None = None  # a LoRA adapter from c05's finetune, merged at load (not into q4_1)
     max_active_generations: int = Field(4, ge=1, le=256)  # generations interleaved token by token
     max_waiting_generations: int = Field(16, ge=0)  # more wait for a slot; beyond that 429
     max_new_tokens_limit: int = Field(512, ge=1)  # the largest max_new_tokens a request may ask for
@@ -102,6 +103,9 @@ class Settings(BaseSettings):
             raise ValueError("trace_exporter 'otlp' needs otlp_endpoint")
         if self.in_memory and self.qdrant_url:
             raise ValueError("in_memory and qdrant_url exclude each other")
+        if self.quantization == "q4_1" and self.adapter_path is not None:
+            raise ValueError("quantization 'q4_1' runs the GGUF file's own blocks: "
+                             "adapter_path needs int8, q8_0 or fp32")
         if any(not key or key != key.strip() for key in self.api_keys):
             raise ValueError("api_keys must be non-empty strings without surrounding spaces")
         for proxy in self.trusted_proxies:
