@@ -11,7 +11,8 @@ import os
 import pytest
 
 from c07_agents_systems import RulePolicy, SuiteTask, ToolBox, make_suite
-from c07_agents_systems.evaluate import TaskRecord, evaluate_async, standard_specs
+from c07_agents_systems.evaluate import evaluate_async, standard_specs
+from c07_agents_systems.records import TaskRecord
 
 SUITE_SIZE = 120
 SUITE_SEED = 0

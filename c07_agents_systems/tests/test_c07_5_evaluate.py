@@ -17,7 +17,6 @@ import pytest
 
 from c07_agents_systems import FAMILIES, SuiteTask, make_suite
 from c07_agents_systems.evaluate import (
-    TaskRecord,
     _per_family,
     build_parser,
     format_table,
@@ -25,6 +24,7 @@ from c07_agents_systems.evaluate import (
     standard_specs,
     summarise,
 )
+from c07_agents_systems.records import TaskRecord
 from c07_agents_systems.suite import arithmetic_task
 
 pytestmark = pytest.mark.task("c07.5")

@@ -24,8 +24,9 @@ from c07_agents_systems import (
     run_task,
     write_html,
 )
-from c07_agents_systems.evaluate import TaskRecord, summarise
+from c07_agents_systems.evaluate import summarise
 from c07_agents_systems.html_trace import COLOURS, rows
+from c07_agents_systems.records import TaskRecord
 
 pytestmark = pytest.mark.task("c07.6")
 

@@ -27,28 +27,22 @@ Run it on an otherwise idle machine, and read small differences as noise.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
-import importlib
-import importlib.util
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from c01_base.blas_threads import BLAS_PINNED, blas_thread_limit, pin_blas_threads
 from c01_base.kernels import matmul_blocked, matmul_naive
 from c01_base.parallel_numba import matmul_prange, max_threads
 from c01_base.processes import SharedArray, make_process_executor, matmul_processes
 from c01_base.threaded import matmul_threaded
 
-# threadpoolctl (optional) caps BLAS threads, so that "threads" and "processes" do not run
-# n_workers x BLAS threads on the same cores.
-BLAS_PINNED = importlib.util.find_spec("threadpoolctl") is not None
 DEFAULT_SIZES = (256, 512, 1024, 2048)
 QUICK_SIZES = (128, 256)
 WORKER_COUNTS = (1, 2)
@@ -70,19 +64,6 @@ class Row:
     @property
     def skipped(self) -> bool:
         return self.seconds is None
-
-
-def blas_thread_limit(n_threads: int) -> AbstractContextManager[object]:
-    """Cap numpy's BLAS at ``n_threads`` inside a ``with`` block (a no-op without threadpoolctl)."""
-    if not BLAS_PINNED:
-        return contextlib.nullcontext()
-    threadpoolctl: Any = importlib.import_module("threadpoolctl")
-    return cast(AbstractContextManager[object], threadpoolctl.threadpool_limits(n_threads, user_api="blas"))
-
-
-def pin_blas_threads(n_threads: int) -> None:
-    """Process-pool initializer: cap this worker's BLAS threads for its whole life."""
-    blas_thread_limit(n_threads).__enter__()
 
 
 def best_time(fn: Callable[[], object], repeats: int) -> float:
@@ -279,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = run_benchmark(sizes, repeats, naive_max_n=args.naive_max)
         print(render_table(rows, plain=args.plain), end="")
     if args.table in ("climb", "both"):
-        from c01_base import bench_climb  # imports this module: import it late
+        from c01_base import bench_climb  # only this table needs the packed GEMM kernels
 
         print(bench_climb.render_climb(bench_climb.run_climb(sizes, repeats, naive_max_n=args.naive_max)), end="")
     return 0

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from c01_base.bench import BLAS_PINNED, blas_thread_limit
+from c01_base.blas_threads import BLAS_PINNED, blas_thread_limit
 from c01_base.gemm_packed import matmul_packed, matmul_packed_plain, matmul_packed_prange
 from c01_base.kernels import matmul_blocked, matmul_ijk, matmul_naive
 from c01_base.parallel_numba import max_threads

@@ -27,6 +27,7 @@ Part 2 loads SmolLM2-135M-Instruct from GGUF with these same components:
 * :mod:`~c05_nlp_transformers.lora`, :mod:`~c05_nlp_transformers.squad`,
   :mod:`~c05_nlp_transformers.finetune` - LoRA and an XQuAD fine-tune (c05.10);
 * :mod:`~c05_nlp_transformers.bench_llm` - SmolLM2 rows of the benchmark.
+* :mod:`~c05_nlp_transformers.bench_table` - the benchmark's row type and its table.
 """
 
 from c05_nlp_transformers.attention import MultiHeadAttention, causal_mask, padding_mask, scaled_dot_product_attention

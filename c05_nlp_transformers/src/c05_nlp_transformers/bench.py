@@ -28,11 +28,11 @@ import functools
 import importlib
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from c05_nlp_transformers.bench_table import Row, best_of, render_table
 from c05_nlp_transformers.bpe import BPETokenizer
 from c05_nlp_transformers.bpe_train import train_bpe
 from c05_nlp_transformers.data import CharTokenizer, get_batch, load_tinyshakespeare, train_val_split
@@ -42,28 +42,6 @@ from c05_nlp_transformers.train import PRESETS, TrainConfig, make_optimizer
 
 PREFIXES = (64, 256, 1024)
 BPE_VOCAB = 1024
-HEADERS = ["benchmark", "setting", "ours", "value", "baseline", "value ", "ratio"]
-
-
-@dataclass(frozen=True)
-class Row:
-    """One line of the table: a measurement of ours, optionally against a baseline."""
-
-    benchmark: str
-    setting: str
-    label: str  # what "value" measures, e.g. "cold cache (MB/s)"
-    value: float
-    baseline_label: str = "-"
-    baseline: float | None = None
-
-    @property
-    def ratio(self) -> float | None:
-        return None if self.baseline is None else self.value / self.baseline
-
-
-def best_of(fn: Callable[[], float], repeats: int) -> float:
-    """The best (largest) of ``repeats`` calls of ``fn``, which returns a rate."""
-    return max(fn() for _ in range(repeats))
 
 
 def _hf_tokenizer(tokenizer: BPETokenizer) -> Any | None:
@@ -182,42 +160,6 @@ def run_benchmark(
     return rows
 
 
-def format_rows(rows: Sequence[Row]) -> list[list[str]]:
-    def number(value: float | None, digits: int = 2) -> str:
-        return "-" if value is None else f"{value:,.{digits}f}"
-
-    return [[r.benchmark, r.setting, r.label, number(r.value), r.baseline_label, number(r.baseline), number(r.ratio)]
-            for r in rows]
-
-
-def render_table(rows: Sequence[Row], *, plain: bool = False) -> str:
-    """One table, with rich unless ``plain`` (or rich is missing)."""
-    cells = format_rows(rows)
-    note = (f"torch threads: {torch.get_num_threads()}; ratio = ours / baseline (generation: the cache's speed-up; "
-            "first token: a latency, lower is better)")
-    if not plain:
-        try:
-            from rich.console import Console
-            from rich.table import Table
-        except ImportError:
-            plain = True
-    if not plain:
-        table = Table(title="c05 tokenizer, training and generation benchmark", caption=note)
-        for i, header in enumerate(HEADERS):
-            table.add_column(header, justify="right" if i in (3, 5, 6) else "left")
-        for line in cells:
-            table.add_row(*line)
-        console = Console(width=130, record=True)
-        with console.capture() as capture:
-            console.print(table)
-        return capture.get()
-    widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(HEADERS)]
-    lines = [" | ".join(h.ljust(w) for h, w in zip(HEADERS, widths, strict=True))]
-    lines.append("-+-".join("-" * w for w in widths))
-    lines += [" | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in cells]
-    return "\n".join([*lines, note]) + "\n"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m c05_nlp_transformers.bench", description=__doc__.split("\n")[0])
@@ -243,11 +185,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = run_benchmark(bpe_vocab=args.bpe_vocab, train_iters=args.train_iters, prefixes=args.prefixes,
                              new_tokens=args.new_tokens, repeats=args.repeats)
     if args.part in ("2", "all"):
-        from c05_nlp_transformers.bench_llm import bench_llm  # loads SmolLM2 and the transformers oracle
+        from c05_nlp_transformers.bench_llm import bench_llm  # imports transformers: only when part 2 runs
 
         rows += bench_llm(args.llm_prompts, args.new_tokens, args.repeats)
     if args.part in ("decode", "all"):
-        from c05_nlp_transformers.bench_decode import bench_decode  # quantised copies of SmolLM2
+        from c05_nlp_transformers.bench_decode import bench_decode  # quantised copies of SmolLM2: only when asked
 
         rows += bench_decode(args.llm_prompts, args.new_tokens, args.repeats)
     print(render_table(rows, plain=args.plain), end="")

@@ -21,8 +21,8 @@ from typing import Any
 
 import torch
 
-from c05_nlp_transformers.bench import Row
 from c05_nlp_transformers.bench_llm import LLM_PROMPTS, _medians, _ours, _theirs, load_oracle
+from c05_nlp_transformers.bench_table import Row
 from c05_nlp_transformers.gguf import GGUFFile
 from c05_nlp_transformers.llama import Llama, load_llama
 from c05_nlp_transformers.quant_llama import KINDS, quantize_llama

@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from c05_nlp_transformers.bench import Row
+from c05_nlp_transformers.bench_table import Row
 from c05_nlp_transformers.inference import stream_tokens
 from c05_nlp_transformers.llama import Llama, load_llama
 from c05_nlp_transformers.quantize import quantize_dynamic, quantize_int8

@@ -15,7 +15,7 @@ One concept per file, in the order of the tasks:
 * c07.4 :mod:`~c07_agents_systems.budget` (budgets, back-off), :mod:`~c07_agents_systems.faults`,
   :mod:`~c07_agents_systems.system` (the coordinator: one task, one run, one reason);
 * c07.5 :mod:`~c07_agents_systems.suite` (the task suite), :mod:`~c07_agents_systems.evaluate`
-  (``python -m c07_agents_systems.evaluate``);
+  (``python -m c07_agents_systems.evaluate``) and :mod:`~c07_agents_systems.records` (what it records);
 * c07.6 :mod:`~c07_agents_systems.html_trace` (a run as HTML), :mod:`~c07_agents_systems.plots` (PNGs).
 
 The command-line module is not imported here, so ``python -m`` runs it cleanly.

@@ -29,6 +29,7 @@ import numpy as np
 from c07_agents_systems.actions import Policy
 from c07_agents_systems.budget import Budget
 from c07_agents_systems.messages import Trace
+from c07_agents_systems.records import Summary, TaskRecord
 from c07_agents_systems.rule_policy import RulePolicy
 from c07_agents_systems.suite import FAMILIES, SuiteTask, make_suite
 from c07_agents_systems.system import MODES, Mode, RunResult, SystemConfig, run_task_async
@@ -52,36 +53,6 @@ class ConfigSpec:
         if not (self.tool_fault_rate or self.policy_fault_rate):
             faults = "no faults"
         return f"{LABELS[self.mode]} | {self.policy} | {faults}"
-
-
-@dataclass(frozen=True)
-class TaskRecord:
-    config: str
-    task_id: str
-    family: str
-    success: bool
-    answer: float | None
-    expected: float
-    reason: str
-    steps: int
-    tokens: int
-    tool_calls: int
-    wall_s: float
-    cost: float
-
-
-@dataclass(frozen=True)
-class Summary:
-    config: str
-    tasks: int
-    success_rate: float
-    mean_steps: float
-    p95_steps: float
-    mean_tokens: float
-    mean_tool_calls: float
-    mean_wall_s: float
-    mean_cost: float
-    by_family: dict[str, float]
 
 
 def standard_specs(tool_fault_rate: float = 0.2, policy_fault_rate: float = 0.0,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -17,9 +16,7 @@ import matplotlib.pyplot as plt
 
 from c07_agents_systems.html_trace import LANE_ORDER, rows
 from c07_agents_systems.messages import Trace
-
-if TYPE_CHECKING:
-    from c07_agents_systems.evaluate import Summary
+from c07_agents_systems.records import Summary
 
 _MARKERS = {"executor alone": "s", "plan + execute": "^", "plan + execute + review": "o"}
 
