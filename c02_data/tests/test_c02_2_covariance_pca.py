@@ -25,7 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.decomposition import PCA
 
-from c02_data import CovariancePCA, check_data, flip_signs, ill_conditioned
+from c02_data import CovariancePCA, check_data, flip_signs, ill_conditioned, validation
 
 pytestmark = pytest.mark.task("c02.2")
 
@@ -94,6 +94,18 @@ def test_flip_signs_and_check_data_directly():
     with pytest.raises(ValueError, match=r"Z has 3 features, but 2 are expected"):
         check_data(np.ones((2, 3)), name="Z", n_features=2)
 
+
+
+def test_hyper_parameter_checks_take_the_name_first():
+    """check_choice and check_int take (name, value, ...), like c03's checks, and name both in the message."""
+    validation.check_choice("whiten", True, (False, True))
+    with pytest.raises(ValueError, match=r"^SVDPCA: whiten must be one of False, True; got 'yes'$"):
+        validation.check_choice("whiten", "yes", (False, True), owner="SVDPCA")
+    with pytest.raises(ValueError, match=r"whiten must be one of False, True; got 1"):
+        validation.check_choice("whiten", 1, (False, True))  # an int posing as a bool
+    assert validation.check_int("batch_size", np.int64(3), minimum=1) == 3
+    with pytest.raises(ValueError, match=r"^PCA: batch_size must be an int >= 1, got 0$"):
+        validation.check_int("batch_size", 0, minimum=1)
 
 @settings(deadline=None, max_examples=40, derandomize=True, database=None)
 @given(

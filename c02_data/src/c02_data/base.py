@@ -117,7 +117,7 @@ class BasePCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator, 
 
     def _check_params(self) -> None:
         """Check hyper-parameters that do not depend on the data (extended by subclasses)."""
-        check_choice(self.whiten, "whiten", (False, True), owner=type(self).__name__)
+        check_choice("whiten", self.whiten, (False, True), owner=type(self).__name__)
 
     # -- the contract ----------------------------------------------------------------------------
     def fit(self, X: object, y: object = None) -> Self:  # noqa: N803 (scikit-learn names)

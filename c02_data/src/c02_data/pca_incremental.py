@@ -81,7 +81,7 @@ class IncrementalPCA(BasePCA):
         # BEGIN SOLUTION c02.5: the base checks, then batch_size: None or an int >= 1
         super()._check_params()
         if self.batch_size is not None:
-            check_int(self.batch_size, "batch_size (or None)", minimum=1, owner=type(self).__name__)
+            check_int("batch_size (or None)", self.batch_size, minimum=1, owner=type(self).__name__)
         # END SOLUTION
 
     def _fit(self, data: FloatArray, n_components: int) -> None:

@@ -139,13 +139,13 @@ class RandomizedPCA(BasePCA):
         # BEGIN SOLUTION c02.4: base checks, then oversamples, power iterations, normaliser, seed
         super()._check_params()
         owner = type(self).__name__
-        check_int(self.n_oversamples, "n_oversamples", minimum=0, owner=owner)
+        check_int("n_oversamples", self.n_oversamples, minimum=0, owner=owner)
         if self.n_power_iterations != "auto":
-            check_int(self.n_power_iterations, "n_power_iterations (or 'auto')", minimum=0, owner=owner)
-        check_choice(self.power_iteration_normalizer, "power_iteration_normalizer", NORMALIZERS, owner=owner)
+            check_int("n_power_iterations (or 'auto')", self.n_power_iterations, minimum=0, owner=owner)
+        check_choice("power_iteration_normalizer", self.power_iteration_normalizer, NORMALIZERS, owner=owner)
         seed = self.random_state
         if not (seed is None or isinstance(seed, np.random.Generator)):
-            check_int(seed, "random_state (or None, or a numpy Generator)", minimum=0, owner=owner)
+            check_int("random_state (or None, or a numpy Generator)", seed, minimum=0, owner=owner)
         # END SOLUTION
 
     def _fit(self, data: FloatArray, n_components: int) -> None:

@@ -116,8 +116,12 @@ def check_n_components(n_components: object, n_samples: int, n_features: int, *,
     # END SOLUTION
 
 
-def check_choice(value: object, name: str, choices: tuple[Any, ...], *, owner: str = "PCA") -> None:
-    """Raise a ValueError naming the allowed values unless ``value`` is one of ``choices``."""
+def check_choice(name: str, value: object, choices: tuple[Any, ...], *, owner: str = "PCA") -> None:
+    """Raise a ValueError naming the allowed values unless ``value`` is one of ``choices``.
+
+    Every hyper-parameter check of the course takes the parameter's name first and its value second,
+    in the order of ``name=value`` in the estimator's signature.
+    """
     # BEGIN SOLUTION c02.2: compare with == but refuse bools posing as 0/1 (and 0/1 posing as bools)
     is_bool = isinstance(value, bool | np.bool_)
     if is_bool != any(isinstance(c, bool) for c in choices) or value not in choices:
@@ -126,7 +130,7 @@ def check_choice(value: object, name: str, choices: tuple[Any, ...], *, owner: s
     # END SOLUTION
 
 
-def check_int(value: object, name: str, *, minimum: int, owner: str = "PCA") -> int:
+def check_int(name: str, value: object, *, minimum: int, owner: str = "PCA") -> int:
     """Return ``value`` as an int when it is an integer (not a bool) of at least ``minimum``."""
     # BEGIN SOLUTION c02.2: an integer type, not a bool, at least minimum
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:

@@ -157,7 +157,11 @@ def check_fitted(estimator: object, *attributes: str) -> None:
 
 
 def check_choice(name: str, value: object, choices: Sequence[str]) -> None:
-    """A string hyper-parameter that must be one of ``choices`` (``criterion``, ``solver``)."""
+    """A string hyper-parameter that must be one of ``choices`` (``criterion``, ``solver``).
+
+    Every hyper-parameter check of the course takes the parameter's name first and its value second,
+    in the order of ``name=value`` in the estimator's signature.
+    """
     # BEGIN SOLUTION c03.1: ValueError listing the allowed values
     if not isinstance(value, str) or value not in choices:
         allowed = ", ".join(repr(c) for c in choices)
