@@ -27,6 +27,7 @@ from c08_serving_ops.errors import install_error_handlers
 from c08_serving_ops.generate_api import generation_router
 from c08_serving_ops.limiter import OverloadGuard, RateLimiter
 from c08_serving_ops.middleware import GuardMiddleware, ObserveMiddleware, parse_networks
+from c08_serving_ops.page import page_router
 from c08_serving_ops.rag_api import rag_router
 from c08_serving_ops.schemas import install_openapi
 from c08_serving_ops.service import Loader, Service, load_components
@@ -34,7 +35,7 @@ from c08_serving_ops.settings import Settings
 from c08_serving_ops.tracing import make_tracer_provider
 
 TITLE = "c08 serving core"
-ALL_ROUTERS = [*ROUTERS, generation_router, chat_router, rag_router]  # part 1's routes, then part 2's
+ALL_ROUTERS = [*ROUTERS, generation_router, chat_router, rag_router, page_router]  # part 1's, part 2's, the pages
 
 
 def create_app(settings: Settings | None = None, *, loader: Loader = load_components,
@@ -53,7 +54,8 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_compon
         finally:
             await service.stop()
 
-    app = FastAPI(title=TITLE, version="1.0", lifespan=lifespan)
+    # /docs comes from page_router with Swagger UI served locally (FastAPI's own loads it from a CDN)
+    app = FastAPI(title=TITLE, version="1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.service = service
     app.state.limiter = RateLimiter(settings.rate_per_s, settings.burst, settings.max_clients)
     app.state.guard = OverloadGuard(settings.max_in_flight)

@@ -19,7 +19,8 @@ it to the logs, opens the ``request`` span, and records count and latency by rou
    number per client :mod:`~c08_serving_ops.connections` caps), never a slot other clients need.
 
 Probes (``/health``, ``/ready``, ``/metrics``) skip 2 to 5: an orchestrator must always
-be able to ask whether the server lives.
+be able to ask whether the server lives. So does the chat page (``/``), a static file that a
+browser loads without a key; the requests it makes carry the key typed into it.
 
 Both are plain ASGI (not ``BaseHTTPMiddleware``), so the app keeps the real ``receive``
 and can notice a client that disconnects.
@@ -47,6 +48,7 @@ from c08_serving_ops.service import Service
 REQUEST_ID_HEADER = "x-request-id"
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 PROBES = frozenset({"/health", "/ready", "/metrics"})
+OPEN_PATHS = PROBES | {"/"}  # and the chat page: a browser loads it without a key (its requests carry one)
 
 
 def header(scope: Scope, name: str) -> str | None:
@@ -215,7 +217,7 @@ class GuardMiddleware:
             await error_response(413, "payload_too_large", f"the body is over the limit of {limit} bytes")(
                 scope, receive, send)
             return
-        if scope["path"] in PROBES:
+        if scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
         if self.settings.api_keys:
