@@ -18,20 +18,11 @@ import pytest
 from conftest import AppServer
 
 from c08_serving_ops import evaluate_rag
-from c08_serving_ops.evaluate_rag import (
-    Answer,
-    Retrieved,
-    Row,
-    confidence,
-    evaluate,
-    pareto_front,
-    route,
-    sample,
-    score,
-)
+from c08_serving_ops.evaluate_rag import evaluate, sample
 from c08_serving_ops.evaluate_served import evaluate_served
 from c08_serving_ops.rag import Passage
 from c08_serving_ops.rag_report import markdown, plot
+from c08_serving_ops.rag_scores import Answer, Retrieved, Row, confidence, pareto_front, route, score
 from c08_serving_ops.service import Components, load_search_components
 from c08_serving_ops.settings import Settings
 from c08_serving_ops.xquad import RagQuestion, held_out_questions, load_named_collection, load_xquad_collection
@@ -192,6 +183,26 @@ def test_a_served_evaluation_agrees_with_the_in_process_one(
     out = tmp_path / "served"
     assert evaluate_rag.main(["--url", without_generation.url, "--questions", "2", "--out", str(out)]) == 0
     assert "| served-extractive | 2 |" in capsys.readouterr().out and (out / "rag_eval.json").is_file()
+
+
+def test_the_evaluation_answers_as_the_route_does(gen_server: Any, live: AppServer, llm: Any,
+                                                  questions: list[RagQuestion]) -> None:
+    # one pipeline (rag_pipeline.py): the /rag response and the evaluation's answer, question by question
+    assert live.service.components is not None
+    server: AppServer = gen_server()
+    with server.client() as http:
+        for question in sample(questions, 2, seed=3):
+            (retrieved,) = evaluate_rag.retrieve_all(live.service.components, [question], depth=3)
+            for route_name in ("extractive", "generate"):
+                served = http.post("/rag", json={"query": question.question, "top_k": 3, "route": route_name,
+                                                 "max_new_tokens": 12})
+                assert served.status_code == 200, served.text
+                body = served.json()
+                ours = (evaluate_rag.answer_extractive(question, retrieved) if route_name == "extractive" else
+                        evaluate_rag.answer_generate(llm, question, retrieved, max_new_tokens=12))
+                assert ours.text == body["answer"] and ours.attributed == body["attributed"], route_name
+                assert ours.cited_ids == [p["id"] for p in body["cited"]], route_name
+                assert ours.completion_tokens == body["usage"]["completion_tokens"], route_name
 
 
 def test_the_command_line_writes_table_json_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -251,3 +251,40 @@ def test_search_rejects_bad_requests(client: httpx.Client, body: dict[str, Any])
 def test_documents_reject_bad_requests(client: httpx.Client, body: dict[str, Any]) -> None:
     answer = client.post("/documents", json=body)
     assert answer.status_code == 422 and answer.json()["error_type"] == "validation_error"
+
+
+def test_the_route_takes_its_components_from_a_dependency(live: AppServer) -> None:
+    """``Ready`` is a FastAPI dependency: a test swaps the search engine without touching the service."""
+    import dataclasses
+
+    from c08_serving_ops.api import ready_components
+    from c08_serving_ops.search import SearchHit
+    from c08_serving_ops.service import Components
+
+    asked: list[dict[str, Any]] = []
+
+    class FixedEngine:
+        reranker = None
+
+        def search(self, query: str, vector: Any, **options: Any) -> list[SearchHit]:
+            asked.append({"query": query, "vector": vector is None, **options})
+            return [SearchHit("stub-1", 0.5, "Stub", "<b>stub</b>", {"bm25": 1, "dense": None})]
+
+    components = live.service.components
+    assert components is not None
+    stubbed = dataclasses.replace(components, engine=FixedEngine())
+    assert isinstance(stubbed, Components)
+
+    async def fixed() -> tuple[Any, Components]:
+        return live.service, stubbed
+
+    live.app.dependency_overrides[ready_components] = fixed
+    try:
+        with live.client() as client:
+            answer = client.post("/search", json={"query": "dependency override probe", "mode": "bm25", "top_k": 4})
+    finally:
+        live.app.dependency_overrides.clear()
+    assert answer.status_code == 200, answer.text
+    assert [h["id"] for h in answer.json()["hits"]] == ["stub-1"]
+    assert asked and asked[0]["query"] == "dependency override probe" and asked[0]["top_k"] == 4
+    assert asked[0]["vector"] and asked[0]["mode"] == "bm25"  # bm25 needs no query vector

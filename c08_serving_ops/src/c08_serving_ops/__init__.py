@@ -31,7 +31,7 @@ from c08_serving_ops.limiter import Decision, OverloadGuard, RateLimiter, TokenB
 from c08_serving_ops.loadgen import LoadResult, percentile, run_load, run_rate
 from c08_serving_ops.metrics import ServiceMetrics
 from c08_serving_ops.process import ServerProcess
-from c08_serving_ops.search import Hit, SearchEngine
+from c08_serving_ops.search import SearchEngine, SearchHit
 from c08_serving_ops.service import Components, Phase, Service, load_components
 from c08_serving_ops.settings import Settings
 
@@ -40,7 +40,6 @@ __all__ = [
     "Decision",
     "DocumentStore",
     "Embedder",
-    "Hit",
     "IndexWriteError",
     "Job",
     "LoadResult",
@@ -50,6 +49,7 @@ __all__ = [
     "QueueFullError",
     "RateLimiter",
     "SearchEngine",
+    "SearchHit",
     "ServerProcess",
     "Service",
     "ServiceError",

@@ -2,8 +2,9 @@
 
 Each router is a plain :class:`fastapi.APIRouter`; :func:`c08_serving_ops.app.create_app`
 includes them in order, and part 2 (generation, chat, RAG) adds its own the same way.
-Handlers that need the model or the indexes ask :func:`ready_service` first: 503 while
-loading or draining.
+Handlers that need the model or the indexes take the FastAPI dependency :data:`Ready`
+(:func:`ready_service`: 503 while loading or draining), so a test can swap it through
+``app.dependency_overrides[ready_components]``.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import JSONResponse, Response
 
 from c08_serving_ops.batcher import QueueFullError
@@ -58,6 +59,15 @@ def ready_service(request: Request) -> tuple[Service, Components]:
         raise ServiceError(503, "not_ready", service.health()[1].get("error", "a component is broken"))
     return service, service.components
     # END SOLUTION
+
+
+async def ready_components(request: Request) -> tuple[Service, Components]:
+    """The dependency behind :data:`Ready` (async, so FastAPI calls it on the loop, not in a thread)."""
+    return ready_service(request)
+
+
+# A handler parameter ``ready: Ready`` receives (service, components), or the request gets 503 first.
+Ready = Annotated[tuple[Service, Components], Depends(ready_components)]
 
 
 @probes.get("/health", responses={503: ERRORS[503]})
@@ -155,10 +165,10 @@ async def _vectors(service: Service, components: Components, texts: list[str], n
 
 @embedding.post("/embed", responses={**ERRORS, 200: {"content": {"application/json": {"schema": {
     "type": "array", "items": {"type": "array", "items": {"type": "number"}}}}}}})
-async def embed(body: EmbedRequest, request: Request) -> Response:
+async def embed(body: EmbedRequest, request: Request, ready: Ready) -> Response:
     """One vector per input (TEI's API), batched with other requests; timing headers in milliseconds."""
     # BEGIN SOLUTION c08.4: ready; validate; tokenize; batcher (dropped on disconnect); headers
-    service, components = ready_service(request)
+    service, components = ready
     texts = _texts(body, service.settings.max_client_batch)
     vectors, queue_s, inference_s = await until_disconnect(
         request, _vectors(service, components, texts, body.normalize, body.truncate))
@@ -169,10 +179,10 @@ async def embed(body: EmbedRequest, request: Request) -> Response:
 
 
 @retrieval.post("/search", response_model=SearchResponse, responses=ERRORS)
-async def search(body: SearchRequest, request: Request) -> JSONResponse:
+async def search(body: SearchRequest, request: Request, ready: Ready) -> JSONResponse:
     """Ranked hits with scores, snippets and per-retriever ranks; answers repeat from the cache."""
     # BEGIN SOLUTION c08.5: ready; validate; cache; query vector via the batcher; search in a thread
-    service, components = ready_service(request)
+    service, components = ready
     if not body.query.strip():
         raise ServiceError(422, "validation_error", "query: must contain a non-space character")
     if body.top_k > service.settings.max_top_k:
@@ -189,7 +199,7 @@ async def search(body: SearchRequest, request: Request) -> JSONResponse:
             vector = (await until_disconnect(request, service.embed(rows, normalize=True)))[0][0]
         context = service.tracer.start_as_current_span
         hits = await asyncio.to_thread(
-            components.engine.search, body.query, vector, top_k_=body.top_k, mode=body.mode, fusion=body.fusion,
+            components.engine.search, body.query, vector, top_k=body.top_k, mode=body.mode, fusion=body.fusion,
             rerank=body.rerank, where=body.filter, span=context)
         cached = [h.as_dict() for h in hits]
         service.cache.put(key, cached)
@@ -202,10 +212,10 @@ async def search(body: SearchRequest, request: Request) -> JSONResponse:
 
 
 @retrieval.post("/documents", response_model=DocumentsResponse, responses=ERRORS)
-async def add_documents(body: DocumentsRequest, request: Request) -> DocumentsResponse:
+async def add_documents(body: DocumentsRequest, request: Request, ready: Ready) -> DocumentsResponse:
     """Add or replace documents in both indexes together (all of them, or none)."""
     # BEGIN SOLUTION c08.5: validate; vectors via the batcher; write both indexes; clear the cache
-    service, components = ready_service(request)
+    service, components = ready
     docs = body.documents
     if len(docs) > service.settings.max_client_batch:
         raise ServiceError(422, "validation_error", f"documents: at most {service.settings.max_client_batch}")
@@ -227,10 +237,10 @@ async def add_documents(body: DocumentsRequest, request: Request) -> DocumentsRe
 
 
 @retrieval.delete("/documents/{doc_id}", response_model=DeleteResponse, responses=ERRORS)
-async def delete_document(doc_id: str, request: Request) -> DeleteResponse:
+async def delete_document(doc_id: str, request: Request, ready: Ready) -> DeleteResponse:
     """Remove a document from both indexes (404 if there is none)."""
     # BEGIN SOLUTION c08.5: 404 for an unknown id; delete in a thread; clear the cache
-    service, components = ready_service(request)
+    service, components = ready
     try:
         await asyncio.to_thread(components.store.delete, doc_id)
     except KeyError:

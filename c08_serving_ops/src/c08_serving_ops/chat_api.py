@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse
 from c08_serving_ops.api import until_disconnect
 from c08_serving_ops.chat_schemas import ChatRequest
 from c08_serving_ops.errors import ServiceError
-from c08_serving_ops.generate_api import engine_of, run_to_end, samples, start_run, stream_events, usage
+from c08_serving_ops.generate_api import Generating, run_to_end, samples, start_run, stream_events, usage
 from c08_serving_ops.generation import GenerationParams, TokenStep
 from c08_serving_ops.schemas import OPENAI_ERRORS
 from c08_serving_ops.settings import Settings
@@ -75,19 +75,19 @@ def chat_prompt(body: ChatRequest, settings: Settings) -> tuple[str, GenerationP
 
 
 @chat_router.get("/v1/models", responses=OPENAI_ERRORS)
-async def list_models(request: Request) -> JSONResponse:
+async def list_models(generating: Generating) -> JSONResponse:
     """The one model this server serves, in OpenAI's list shape."""
     # BEGIN SOLUTION c08.11: an OpenAI list (object list; data: one model with id, created, owned_by)
-    service, _ = engine_of(request)
+    service, _ = generating
     return JSONResponse({"object": "list", "data": [model_card(service.settings.model_name)]})
     # END SOLUTION
 
 
 @chat_router.get("/v1/models/{model_id}", responses=OPENAI_ERRORS)
-async def retrieve_model(model_id: str, request: Request) -> JSONResponse:
+async def retrieve_model(model_id: str, generating: Generating) -> JSONResponse:
     """One model (``client.models.retrieve``); 404 ``model_not_found`` for any other id."""
     # BEGIN SOLUTION c08.11: the served model's card, or 404 model_not_found
-    service, _ = engine_of(request)
+    service, _ = generating
     if model_id != service.settings.model_name:
         raise unknown_model(model_id, service.settings.model_name)
     return JSONResponse(model_card(model_id))
@@ -100,13 +100,13 @@ def openai_stream_error(message: str) -> dict[str, Any]:
 
 
 @chat_router.post("/v1/chat/completions", responses={**OPENAI_ERRORS, 200: {"content": {"text/event-stream": {}}}})
-async def chat_completions(body: ChatRequest, request: Request) -> Any:
+async def chat_completions(body: ChatRequest, request: Request, generating: Generating) -> Any:
     """An assistant message for the conversation, or (``stream``) its ``chat.completion.chunk`` events.
 
     400 also for a prompt that with ``max_tokens`` does not fit the model's context (counted in tokens).
     """
     # BEGIN SOLUTION c08.11: prompt; run; a chat.completion or chunks (role first, finish, usage), [DONE]
-    service, engine = engine_of(request)
+    service, engine = generating
     name = service.settings.model_name
     prompt, params = chat_prompt(body, service.settings)
     try:

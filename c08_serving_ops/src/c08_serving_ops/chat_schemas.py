@@ -31,13 +31,12 @@ from pydantic import BeforeValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from c08_serving_ops.generation import SEED_LIMIT
-from c08_serving_ops.schemas import Int, Strict
+from c08_serving_ops.schemas import Int, StopString, Strict
 
 MAX_MESSAGES = 256
 MAX_CONTENT_CHARS = 100_000
 MAX_PARTS = 64
 ROLES = ("system", "developer", "user", "assistant")
-StopString = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 def refused(name: str, allowed: Callable[[Any], bool], why: str) -> BeforeValidator:

@@ -28,154 +28,65 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-from c06_retrieval_tools.fusion import RRF_CONSTANT  # the service's hybrid search fuses with c06's default
-from c08_serving_ops.rag import Passage, attribute, build_prompt, citations, extractive_answer
+from c08_serving_ops.rag_pipeline import (
+    CitedAnswer,
+    cite_answer,
+    extractive_route,
+    generation_prompt,
+    retrieve_passages,
+)
 from c08_serving_ops.rag_report import markdown, plot
+from c08_serving_ops.rag_scores import PRICE, Answer, Retrieved, Row, confidence, pareto_front, route, score
+from c08_serving_ops.settings import Settings
 from c08_serving_ops.xquad import RagQuestion
 
 if TYPE_CHECKING:
     from c05_nlp_transformers.chat import ChatModel
     from c08_serving_ops.service import Components
 
-MARKER = re.compile(r"\s*\[\d{1,3}\]")
-PRICE = 0.0001  # USD per 1000 prompt + generated tokens (about what small hosted models cost)
-
-
-@dataclass(frozen=True)
-class Retrieved:
-    """The top passages of one question (hybrid RRF), the retrieval's seconds and its confidence in [0, 1]."""
-
-    passages: list[Passage]
-    seconds: float
-    confidence: float
-
-
-@dataclass(frozen=True)
-class Answer:
-    text: str
-    cited_ids: list[str]
-    seconds: float
-    prompt_tokens: int
-    completion_tokens: int
-    route: str
-    attributed: bool = False  # the citation was appended by :func:`~c08_serving_ops.rag.attribute`
-
-
-@dataclass(frozen=True)
-class Row:
-    config: str
-    questions: int
-    recall_at_1: float
-    recall_at_5: float
-    exact_match: float
-    f1: float
-    citation_rate: float
-    p50_ms: float
-    p95_ms: float
-    tokens_per_answer: float  # generated tokens
-    usd_per_1k_questions: float
-    generated_share: float  # the share of questions answered by generation (the router's mix)
-    attributed_share: float  # the share of answers cited by attribution, not by the model
-
-
-def confidence(passages: Sequence[Passage]) -> float:
-    """The top passage's RRF score over its maximum (both retrievers rank it first): 1.0 means they agree."""
-    # BEGIN SOLUTION c08.15: top score / (2 / (K + 1)), 0 without passages
-    return passages[0].score / (2 / (RRF_CONSTANT + 1)) if passages else 0.0
-    # END SOLUTION
+SERVED_CONTEXT: int = Settings.model_fields["generate_context"].default  # the same prompt budget as /rag
 
 
 def retrieve_all(components: Components, questions: Sequence[RagQuestion], depth: int = 5) -> list[Retrieved]:
-    """Each question's hybrid top ``depth`` with full texts, as the service's /rag retrieves them."""
+    """Each question's hybrid top ``depth`` with full texts: the pipeline's retrieval, as /rag runs it."""
     results: list[Retrieved] = []
     for question in questions:
         started = time.perf_counter()
         vector = components.embedder.embed([question.question])[0]  # (384,) unit vector
-        hits = components.engine.search(question.question, vector, top_k_=depth, mode="hybrid", fusion="rrf")
-        texts = components.store.bm25.texts([h.id for h in hits])
-        passages = [Passage(h.id, h.title, texts.get(h.id, ""), h.score) for h in hits]
+        passages = retrieve_passages(components, question.question, vector, depth)
         results.append(Retrieved(passages, time.perf_counter() - started, confidence(passages)))
     return results
 
 
+def answer_of(cited: CitedAnswer, seconds: float, prompt_tokens: int = 0, completion_tokens: int = 0) -> Answer:
+    return Answer(cited.text, cited.cited_ids, seconds, prompt_tokens, completion_tokens, cited.route, cited.attributed)
+
+
 def answer_extractive(question: RagQuestion, retrieved: Retrieved) -> Answer:
-    """The extractive route: the top passage's best sentence, citing it as [1]."""
+    """The extractive route: the pipeline's :func:`~c08_serving_ops.rag_pipeline.extractive_route`."""
     started = time.perf_counter()
-    top = retrieved.passages[:1]
-    text = f"{extractive_answer(question.question, top[0].text)} [1]" if top else ""
-    return Answer(text, [top[0].doc_id] if top else [], retrieved.seconds + time.perf_counter() - started,
-                  0, 0, "extractive")
+    cited = extractive_route(question.question, retrieved.passages)
+    return answer_of(cited, retrieved.seconds + time.perf_counter() - started)
 
 
 def answer_generate(chat: ChatModel, question: RagQuestion, retrieved: Retrieved, *, top_k: int = 3,
-                    max_new_tokens: int = 48) -> Answer:
-    """The generate route: a budgeted prompt over the top ``top_k`` passages, greedy decoding, citations."""
-    from c05_nlp_transformers.llama_tokenizer import apply_chat_template
+                    max_new_tokens: int = 48, context: int = SERVED_CONTEXT) -> Answer:
+    """The generate route: the pipeline's budgeted prompt over the top ``top_k``, greedy decoding, citations.
 
+    ``context``: prompt + new tokens at most, as the server's ``generate_context`` (and the model's) allow.
+    """
     started = time.perf_counter()
-
-    def count(messages: list[dict[str, str]]) -> int:
-        return chat.count_tokens(apply_chat_template(messages))
-
-    messages, kept = build_prompt(question.question, retrieved.passages[:top_k], chat.context - max_new_tokens, count)
+    budget = min(context, chat.context) - max_new_tokens  # as the served engine budgets the prompt
+    messages, kept = generation_prompt(chat, question.question, retrieved.passages[:top_k], budget)
     result = chat.generate_chat(messages, max_new_tokens=max_new_tokens)
-    text, attributed = attribute(result.text, [p.text for p in kept])  # as /rag answers
-    cited = [kept[k - 1].doc_id for k in citations(text, len(kept))]
-    return Answer(text, cited, retrieved.seconds + time.perf_counter() - started, result.prompt_tokens,
-                  result.completion_tokens, "generate", attributed)
-
-
-def score(config: str, questions: Sequence[RagQuestion], retrieved: Sequence[Retrieved],
-          answers: Sequence[Answer], usd_per_1k_tokens: float = PRICE) -> Row:
-    """One table row: the answers of ``config`` against the gold answers and paragraphs."""
-    # BEGIN SOLUTION c08.15: recall@1/5 of the gold id; EM, F1 without [k]; cites gold; p50/p95; cost
-    from c05_nlp_transformers.squad import exact_match, f1_score
-
-    if not questions or not len(questions) == len(retrieved) == len(answers):
-        raise ValueError("score needs one retrieval and one answer per question, and at least one question")
-    ranks = [[p.doc_id for p in r.passages] for r in retrieved]
-    clean = [MARKER.sub("", a.text).strip() for a in answers]
-    latencies = np.array([a.seconds for a in answers]) * 1000
-    tokens = [a.prompt_tokens + a.completion_tokens for a in answers]
-    return Row(
-        config, len(questions),
-        recall_at_1=float(np.mean([q.gold_id in r[:1] for q, r in zip(questions, ranks, strict=True)])),
-        recall_at_5=float(np.mean([q.gold_id in r[:5] for q, r in zip(questions, ranks, strict=True)])),
-        exact_match=float(np.mean([exact_match(t, q.answers) for q, t in zip(questions, clean, strict=True)])),
-        f1=float(np.mean([f1_score(t, q.answers) for q, t in zip(questions, clean, strict=True)])),
-        citation_rate=float(np.mean([q.gold_id in a.cited_ids for q, a in zip(questions, answers, strict=True)])),
-        p50_ms=float(np.percentile(latencies, 50)), p95_ms=float(np.percentile(latencies, 95)),
-        tokens_per_answer=float(np.mean([a.completion_tokens for a in answers])),
-        usd_per_1k_questions=float(np.mean(tokens)) * usd_per_1k_tokens,
-        generated_share=float(np.mean([a.route == "generate" for a in answers])),
-        attributed_share=float(np.mean([a.attributed for a in answers])),
-    )
-    # END SOLUTION
-
-
-def route(retrieved: Retrieved, threshold: float) -> str:
-    """The router: ``extractive`` when retrieval is confident (``confidence >= threshold``), else ``generate``."""
-    return "extractive" if retrieved.confidence >= threshold else "generate"
-
-
-def pareto_front(rows: Sequence[Row]) -> list[str]:
-    """The configurations no other one beats on both cost (lower) and F1 (higher), cheapest first."""
-    # BEGIN SOLUTION c08.15: keep a row unless another is no worse on both and better on one
-    def dominated(row: Row) -> bool:
-        return any(o.usd_per_1k_questions <= row.usd_per_1k_questions and o.f1 >= row.f1
-                   and (o.usd_per_1k_questions < row.usd_per_1k_questions or o.f1 > row.f1) for o in rows)
-
-    return [r.config for r in sorted(rows, key=lambda r: (r.usd_per_1k_questions, -r.f1)) if not dominated(r)]
-    # END SOLUTION
+    return answer_of(cite_answer(result.text, kept), retrieved.seconds + time.perf_counter() - started,
+                     result.prompt_tokens, result.completion_tokens)
 
 
 def evaluate(components: Components, questions: Sequence[RagQuestion], models: dict[str, ChatModel], *,
@@ -220,7 +131,6 @@ def in_process_rows(args: argparse.Namespace, configs: list[str], questions: lis
     """The table of the service's pieces in this process (every configuration loaded here)."""
     from c05_nlp_transformers.chat import load_chat_model
     from c08_serving_ops.service import load_search_components
-    from c08_serving_ops.settings import Settings
 
     settings = Settings.load(collection="xquad", in_memory=True, rerank=False, torch_threads=args.threads)
     components = load_search_components(settings)

@@ -11,7 +11,7 @@ its users would ask. Per question, three requests, one after the other:
 
 Latency is the client's wall clock for each ``/rag`` call (retrieval inside it, HTTP and JSON
 included); tokens come from the response's ``usage``. The answers are scored by the same
-:func:`~c08_serving_ops.evaluate_rag.score`, so a served row and an in-process row of the same
+:func:`~c08_serving_ops.rag_scores.score`, so a served row and an in-process row of the same
 configuration agree on everything but latency.
 """
 
@@ -23,8 +23,8 @@ from typing import Any
 
 import httpx
 
-from c08_serving_ops.evaluate_rag import PRICE, Answer, Retrieved, Row, confidence, route, score
 from c08_serving_ops.rag import Passage
+from c08_serving_ops.rag_scores import PRICE, Answer, Retrieved, Row, confidence, route, score
 from c08_serving_ops.xquad import RagQuestion
 
 RECALL_DEPTH = 5  # /search's depth: recall@5 needs five passages

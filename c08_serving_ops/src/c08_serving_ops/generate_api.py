@@ -21,10 +21,10 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from pydantic import Field, StringConstraints
+from pydantic import Field
 from starlette.responses import JSONResponse
 
 from c08_serving_ops.api import ready_service, until_disconnect
@@ -38,12 +38,11 @@ from c08_serving_ops.generation import (
     GenerationParams,
     TokenStep,
 )
-from c08_serving_ops.schemas import ERRORS, Int, Strict
+from c08_serving_ops.schemas import ERRORS, Int, StopString, Strict
 from c08_serving_ops.service import Service
 from c08_serving_ops.sse import DONE, EventStreamResponse, sse_event
 
 MAX_PROMPT_CHARS = 100_000
-StopString = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 generation_router = APIRouter(tags=["generation"])
 
@@ -79,6 +78,15 @@ def engine_of(request: Request) -> tuple[Service, GenerationEngine]:
         engine = GenerationEngine(components.chat, service.settings, GenerationMetrics(service.metrics.registry))
         request.app.state.generation = engine
     return service, engine
+
+
+async def generation_engine(request: Request) -> tuple[Service, GenerationEngine]:
+    """The dependency behind :data:`Generating` (async: FastAPI calls it on the loop)."""
+    return engine_of(request)
+
+
+# A handler parameter ``generating: Generating`` receives (service, engine), or the request gets 503 first.
+Generating = Annotated[tuple[Service, GenerationEngine], Depends(generation_engine)]
 
 
 def check_limits(service: Service, max_new_tokens: int, stop: Sequence[str]) -> None:
@@ -246,10 +254,10 @@ def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
 
 
 @generation_router.post("/generate", responses={**ERRORS, 200: {"content": {"text/event-stream": {}}}})
-async def generate(body: GenerateRequest, request: Request) -> Any:
+async def generate(body: GenerateRequest, request: Request, generating: Generating) -> Any:
     """Generate a continuation of ``inputs``: one JSON answer, or (``stream``) one SSE event per token."""
     # BEGIN SOLUTION c08.9: engine; limits; run; JSON, or an event stream (token events, final details)
-    service, engine = engine_of(request)
+    service, engine = generating
     parameters = body.parameters
     if "max_new_tokens" not in parameters.model_fields_set:  # the default never exceeds the server's limit
         limit = min(DEFAULT_MAX_NEW_TOKENS, service.settings.max_new_tokens_limit)

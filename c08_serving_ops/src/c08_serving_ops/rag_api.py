@@ -11,7 +11,8 @@ The ``extractive`` route answers with the best-matching sentence of the top pass
 nothing. With ``stream``, token events as ``/generate``; the last carries ``generated_text`` (what
 the model wrote) and ``details`` with the RAG fields.
 
-Spans: ``retrieve`` -> ``prompt`` -> ``generate`` (the last from the shared run).
+Spans: ``retrieve`` -> ``prompt`` -> ``generate`` (the last from the shared run). The steps are
+:mod:`~c08_serving_ops.rag_pipeline`'s, the ones the evaluation (c08.15) calls.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from fastapi import APIRouter, Request
 from pydantic import Field
 from starlette.responses import JSONResponse
 
-from c08_serving_ops.api import ready_service, until_disconnect
+from c08_serving_ops.api import Ready, until_disconnect
 from c08_serving_ops.errors import ServiceError
 from c08_serving_ops.generate_api import (
     check_limits,
@@ -35,7 +36,14 @@ from c08_serving_ops.generate_api import (
     usage,
 )
 from c08_serving_ops.generation import SEED_LIMIT, GenerationParams, TokenStep
-from c08_serving_ops.rag import Passage, attribute, build_prompt, citations, extractive_answer
+from c08_serving_ops.rag import Passage
+from c08_serving_ops.rag_pipeline import (
+    CitedAnswer,
+    cite_answer,
+    extractive_route,
+    generation_prompt,
+    retrieve_passages,
+)
 from c08_serving_ops.schemas import ERRORS, MAX_QUERY_CHARS, NOT_BLANK, Int, Strict
 from c08_serving_ops.service import Components, Service
 from c08_serving_ops.sse import EventStreamResponse
@@ -60,41 +68,28 @@ class RagRequest(Strict):
 
 
 async def retrieve(service: Service, components: Components, query: str, top_k: int) -> list[Passage]:
-    """The hybrid (RRF) top ``top_k`` with their full texts, under a ``retrieve`` span."""
-    # BEGIN SOLUTION c08.13: query vector through the batcher; hybrid search and texts in a thread
+    """:func:`~c08_serving_ops.rag_pipeline.retrieve_passages` under a ``retrieve`` span, the query vector batched."""
+    # BEGIN SOLUTION c08.13: query vector through the batcher; the pipeline's retrieval in a thread
     with service.tracer.start_as_current_span("retrieve", attributes={"rag.top_k": top_k}):
         rows = [components.embedder.tokenize([query])[0].ids]
         vector = (await service.embed(rows, normalize=True))[0][0]
-
-        def search() -> list[Passage]:
-            hits = components.engine.search(query, vector, top_k_=top_k, mode="hybrid", fusion="rrf")
-            with components.store.lock:
-                texts = components.store.bm25.texts([h.id for h in hits])
-            return [Passage(h.id, h.title, texts.get(h.id, ""), h.score) for h in hits]
-
-        return await asyncio.to_thread(search)
+        return await asyncio.to_thread(retrieve_passages, components, query, vector, top_k)
     # END SOLUTION
 
 
-def passage_rows(passages: list[Passage]) -> list[dict[str, Any]]:
-    return [{"index": i, "id": p.doc_id, "title": p.title, "text": p.text, "score": p.score}
-            for i, p in enumerate(passages, start=1)]
-
-
-def rag_fields(answer: str, passages: list[Passage], route: str) -> dict[str, Any]:
-    """The answer (cited after generation when the model did not cite), its citations and the passages."""
-    rows = passage_rows(passages)
-    answer, attributed = attribute(answer, [p.text for p in passages]) if route == "generate" else (answer, False)
-    cited = citations(answer, len(passages))
-    return {"answer": answer, "route": route, "citations": cited, "cited": [rows[k - 1] for k in cited],
-            "passages": rows, "attributed": attributed}
+def rag_fields(answer: CitedAnswer) -> dict[str, Any]:
+    """The response's RAG fields: the answer, its citations and the passages it may cite (numbered from 1)."""
+    rows = [{"index": i, "id": p.doc_id, "title": p.title, "text": p.text, "score": p.score}
+            for i, p in enumerate(answer.passages, start=1)]
+    return {"answer": answer.text, "route": answer.route, "citations": answer.citations,
+            "cited": [rows[k - 1] for k in answer.citations], "passages": rows, "attributed": answer.attributed}
 
 
 @rag_router.post("/rag", responses={**ERRORS, 200: {"content": {"text/event-stream": {}}}})
-async def rag(body: RagRequest, request: Request) -> Any:
+async def rag(body: RagRequest, request: Request, ready: Ready) -> Any:
     """Answer ``query`` from the indexed collection, citing the passages used."""
     # BEGIN SOLUTION c08.13: retrieve; extractive route or a budgeted prompt; run; answer with sources
-    service, components = ready_service(request)
+    service, components = ready
     if not body.query.strip():
         raise ServiceError(422, "validation_error", "query: must contain a non-space character")
     if "max_new_tokens" not in body.model_fields_set:  # the default never exceeds the server's limit
@@ -103,21 +98,13 @@ async def rag(body: RagRequest, request: Request) -> Any:
     check_limits(service, body.max_new_tokens, ())
     passages = await until_disconnect(request, retrieve(service, components, body.query, body.top_k))
     if body.route == "extractive":
-        answer = extractive_answer(body.query, passages[0].text) if passages else ""
-        fields = rag_fields(f"{answer} [1]" if answer else "", passages[:1], "extractive")
+        fields = rag_fields(extractive_route(body.query, passages))
         return JSONResponse({**fields, "finish_reason": "extractive", "usage": usage(0, 0)})  # generates nothing
-    service, engine = engine_of(request)  # the generate route needs the language model
-    chat = engine.chat
+    service, engine = engine_of(request)  # only the generate route needs the language model
     budget = engine.context - body.max_new_tokens
-
-    def count(messages: list[dict[str, str]]) -> int:
-        from c05_nlp_transformers.llama_tokenizer import apply_chat_template
-
-        return chat.count_tokens(apply_chat_template(messages))
-
     with service.tracer.start_as_current_span("prompt") as span:
         try:
-            messages, kept = await asyncio.to_thread(build_prompt, body.query, passages, budget, count)
+            messages, kept = await asyncio.to_thread(generation_prompt, engine.chat, body.query, passages, budget)
         except ValueError as err:
             raise ServiceError(422, "validation_error", f"query: {err}") from err
         span.set_attribute("rag.passages", len(kept))
@@ -129,7 +116,7 @@ async def rag(body: RagRequest, request: Request) -> Any:
     generation = run.generation
     if not body.stream:
         await until_disconnect(request, run_to_end(run))
-        return JSONResponse({**rag_fields(generation.text, kept, "generate"),
+        return JSONResponse({**rag_fields(cite_answer(generation.text, kept)),
                              "finish_reason": generation.finish_reason,
                              "usage": usage(generation.prompt_tokens, generation.generated_tokens)})
 
@@ -137,7 +124,7 @@ async def rag(body: RagRequest, request: Request) -> Any:
         final = generation.done
         return {"token": {"id": step.id, "text": step.text, "special": step.special},
                 "generated_text": generation.text if final else None,
-                "details": {**rag_fields(generation.text, kept, "generate"),
+                "details": {**rag_fields(cite_answer(generation.text, kept)),
                             "finish_reason": generation.finish_reason,
                             "usage": usage(generation.prompt_tokens, generation.generated_tokens),
                             } if final else None}

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from c08_serving_ops.evaluate_rag import Row
+from c08_serving_ops.rag_scores import Row, pareto_front
 
 
 def markdown(rows: Sequence[Row]) -> str:
@@ -27,8 +25,6 @@ def plot(rows: Sequence[Row], path: Path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from c08_serving_ops.evaluate_rag import pareto_front
 
     front = {name: i for i, name in enumerate(pareto_front(rows))}
     fig, ax = plt.subplots(figsize=(6.4, 4.2))

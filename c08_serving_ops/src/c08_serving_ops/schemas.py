@@ -75,6 +75,7 @@ Scalar = Str256 | Int64 | bool
 ScalarList = Annotated[list[Str256], Field(min_length=1, max_length=100)] | Annotated[
     list[Int64], Field(min_length=1, max_length=100)]
 NotBlank = Annotated[str, StringConstraints(pattern=NOT_BLANK)]
+StopString = Annotated[str, StringConstraints(min_length=1, max_length=64)]  # /generate's and the chat API's stop
 
 _STR256: dict[str, Any] = {"type": "string", "maxLength": 256}
 _INT64: dict[str, Any] = {"type": "integer", "minimum": -SAFE_INT, "maximum": SAFE_INT}

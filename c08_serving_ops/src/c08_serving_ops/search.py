@@ -23,7 +23,8 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from c06_retrieval_tools import CANDIDATE_FACTOR, convex_combination, reciprocal_rank_fusion, top_k
+from c06_retrieval_tools import CANDIDATE_FACTOR, convex_combination, reciprocal_rank_fusion
+from c06_retrieval_tools import top_k as highest_scores
 from c06_retrieval_tools.fusion import Scores
 from c06_retrieval_tools.trec import ranking
 from c08_serving_ops.documents import DocumentStore, matches
@@ -35,7 +36,9 @@ SpanFn = Callable[[str], Any]  # name -> a context manager (a tracing span)
 
 
 @dataclass(frozen=True)
-class Hit:
+class SearchHit:
+    """One ranked document as /search returns it (c06's ``Hit`` is the bare (doc id, score) pair)."""
+
     id: str
     score: float
     title: str
@@ -79,9 +82,9 @@ class SearchEngine:
         """Both retrievers' top ``depth`` (the reranker's training uses this)."""
         return self.bm25(query, depth, None), self.dense(vector, depth, None)
 
-    def search(self, query: str, vector: NDArray[np.float32] | None, *, top_k_: int = 10, mode: Mode = "hybrid",
+    def search(self, query: str, vector: NDArray[np.float32] | None, *, top_k: int = 10, mode: Mode = "hybrid",
                fusion: Fusion = "rrf", rerank: bool = False, where: Mapping[str, Any] | None = None,
-               span: SpanFn = no_span) -> list[Hit]:
+               span: SpanFn = no_span) -> list[SearchHit]:
         """The ranked hits of one request; ``vector`` is needed unless ``mode`` is ``bm25``.
 
         Raises:
@@ -90,13 +93,13 @@ class SearchEngine:
         # BEGIN SOLUTION c08.5: retrieve per mode; fuse; rerank; cut at top_k; ranks and snippets
         if mode not in ("bm25", "dense", "hybrid") or fusion not in ("rrf", "convex"):
             raise ValueError(f"unknown mode {mode!r} or fusion {fusion!r}")
-        if top_k_ < 1:
-            raise ValueError(f"top_k must be positive, got {top_k_}")
+        if top_k < 1:
+            raise ValueError(f"top_k must be positive, got {top_k}")
         if mode != "bm25" and vector is None:
             raise ValueError(f"mode {mode!r} needs the query vector")
         if rerank and self.reranker is None:
             raise ValueError("this server was started without the reranker (settings.rerank = false)")
-        depth = CANDIDATE_FACTOR * top_k_ if mode == "hybrid" else top_k_
+        depth = CANDIDATE_FACTOR * top_k if mode == "hybrid" else top_k
         if rerank:
             depth = max(depth, self.rerank_depth)
         bm25: Scores = {}
@@ -121,11 +124,11 @@ class SearchEngine:
             with span("rerank"):
                 query_vector = vector if vector is not None else np.zeros(self.store.vectors.dimension, np.float32)
                 scores = self.reranker.apply(query, query_vector, bm25, dense, scores, self.rerank_depth)
-        best = top_k(scores, top_k_)
+        best = highest_scores(scores, top_k)
         bm25_rank = {d: r for r, d in enumerate(ranking(bm25), start=1)}
         dense_rank = {d: r for r, d in enumerate(ranking(dense), start=1)}
         with self.store.lock:
             snippets = {s.doc_id: s.html for s in snippets_of(query, [d for d, _ in best])}
-        return [Hit(d, float(s), str(self.store.metadata.get(d, {}).get("title", "")), snippets[d],
+        return [SearchHit(d, float(s), str(self.store.metadata.get(d, {}).get("title", "")), snippets[d],
                     {"bm25": bm25_rank.get(d), "dense": dense_rank.get(d)}) for d, s in best]
         # END SOLUTION
