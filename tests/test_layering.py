@@ -12,18 +12,6 @@ from curriculum.manifest import discover_modules
 REPO = Path(__file__).resolve().parent.parent
 PLANTED = Path(__file__).resolve().parent / "fixtures" / "layering"
 
-# A module whose package still has a circle, with the circle's files: the test is expected to fail there (strict, so
-# that breaking the circle turns it into a pass that asks for this line to go).
-KNOWN_CIRCLES = {"c08": "evaluate_rag.py, evaluate_served.py and rag_report.py import each other"}
-
-
-def _circle_cases() -> list[object]:
-    cases: list[object] = []
-    for module in discover_modules(REPO):
-        marks = [pytest.mark.xfail(strict=True, reason=KNOWN_CIRCLES[module.id])] if module.id in KNOWN_CIRCLES else []
-        cases.append(pytest.param(module.id, id=module.id, marks=marks))
-    return cases
-
 
 def test_the_course_keeps_its_layers():
     violations = check_layering(REPO)
@@ -46,7 +34,7 @@ def test_planted_violations_are_each_caught():
     ]
 
 
-@pytest.mark.parametrize("module_id", _circle_cases())
+@pytest.mark.parametrize("module_id", [m.id for m in discover_modules(REPO)])
 def test_no_import_circles_inside_a_module(module_id: str) -> None:
     """No module of a package imports, directly or through others, a module that imports it back (function-level
     imports count; ``if TYPE_CHECKING:`` imports never run, so they do not)."""
