@@ -10,7 +10,7 @@ from c06_retrieval_tools import TantivyBM25, evaluate_run, load_cranfield
 cranfield = load_cranfield()
 bm25 = TantivyBM25.create()
 bm25.add(cranfield.documents)
-run = bm25.search_many(cranfield.queries, k=100)
+run = bm25.search_many(cranfield.queries, top_k=100)
 print(f"{bm25.num_docs} documents, {len(cranfield.queries)} queries")
 for measure, value in evaluate_run(run, cranfield.qrels).items():
     print(f"BM25 {measure:10} {value:.4f}")
@@ -20,7 +20,7 @@ for measure, value in evaluate_run(run, cranfield.qrels).items():
 
 # %%
 query = cranfield.queries["1"]
-hits = bm25.search(query, k=3)  # [(doc id, score)], best first
+hits = bm25.search(query, top_k=3)  # [(doc id, score)], best first
 print("query:", query)
 for (doc_id, score), snippet in zip(hits, bm25.snippets(query, [doc_id for doc_id, _ in hits]), strict=True):
     print(f"- document {doc_id} (BM25 {score:.2f}): ...{snippet.fragment}...")

@@ -122,7 +122,7 @@ def test_raw_queries_never_raise(bm25_index: TantivyBM25, cranfield: Collection)
     for nothing_to_search in ("", "   ", "?!.,;:", "the of and", "\x00\t\n"):
         assert bm25_index.search(nothing_to_search, 5) == []
     assert bm25_index.search("(the ?slip? effect) .", 3)[0][1] > 0
-    with pytest.raises(ValueError, match="k must be a positive int"):
+    with pytest.raises(ValueError, match="top_k must be a positive int"):
         bm25_index.search("flow", 0)
     with pytest.raises(TypeError, match="a query is a str"):
         bm25_index.search(b"flow", 5)  # type: ignore[arg-type]

@@ -178,7 +178,7 @@ def test_wrong_vectors_are_refused_and_nothing_is_lost(tmp_path: Path):
         store.search(np.zeros(128), 3)
     with pytest.raises(ValueError, match="give one payload dict per vector"):
         store.add(["z"], vectors[:1], payloads=[{}, {}])
-    with pytest.raises(ValueError, match="k must be positive"):
+    with pytest.raises(ValueError, match="top_k must be positive"):
         store.search(vectors[0], 0)
     with pytest.raises(ValueError, match="exactly one of path"):
         qdrant_client_for()

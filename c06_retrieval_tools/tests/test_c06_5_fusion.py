@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from c06_retrieval_tools import (
     CANDIDATE_FACTOR,
+    FUSIONS,
     MODES,
     RRF_CONSTANT,
     Collection,
@@ -133,29 +134,35 @@ def small_system(cranfield: Collection, encoder: MiniLMEncoder, tmp_path_factory
 
 def test_pipeline_modes(small_system: RetrievalSystem):
     query = "what are the effects of slip flow on heat transfer"
-    for mode in MODES:
-        hits = small_system.search(query, 5, mode=mode)
+    assert MODES == ("bm25", "dense", "hybrid") and FUSIONS == ("rrf", "convex")  # the words of c08's /search
+    for mode, fusion in itertools.product(MODES, FUSIONS):
+        hits = small_system.search(query, 5, mode=mode, fusion=fusion)
         assert len(hits) == 5 and len({d for d, _ in hits}) == 5
         assert all(a[1] >= b[1] for a, b in itertools.pairwise(hits))
     found = small_system.candidates(query, 30)
     expected = top_k(reciprocal_rank_fusion([found.bm25, found.dense]), 3)
-    got = small_system.search(query, 3, mode="rrf")
+    got = small_system.search(query, top_k=3)  # the default: hybrid, fused by RRF
+    assert got == small_system.search(query, 3, mode="hybrid", fusion="rrf")
     assert [d for d, _ in got] == [d for d, _ in expected]
     assert [s for _, s in got] == pytest.approx([s for _, s in expected])
-    weighted = small_system.search(query, 3, mode="convex", weights=[0.0, 1.0])
+    convex = small_system.search(query, 3, fusion="convex")
+    assert [d for d, _ in convex] == [d for d, _ in top_k(convex_combination([found.bm25, found.dense]), 3)]
+    weighted = small_system.search(query, 3, mode="hybrid", fusion="convex", weights=[0.0, 1.0])
     assert [d for d, _ in weighted] == [d for d, _ in small_system.search(query, 3, mode="dense")]
-    with pytest.raises(ValueError, match="unknown mode 'sparse'"):
-        small_system.search(query, 5, mode="sparse")
-    with pytest.raises(ValueError, match="k must be positive"):
+    with pytest.raises(ValueError, match="unknown mode 'rrf': use one of 'bm25', 'dense', 'hybrid'"):
+        small_system.search(query, 5, mode="rrf")
+    with pytest.raises(ValueError, match="unknown fusion 'max': use one of 'rrf', 'convex'"):
+        small_system.search(query, 5, fusion="max")
+    with pytest.raises(ValueError, match="top_k must be positive"):
         small_system.search(query, 0)
 
 
 def test_pipeline_bad_queries(small_system: RetrievalSystem):
-    for mode in MODES:
-        assert small_system.search("", 5, mode=mode) == []
+    for mode, fusion in itertools.product(MODES, FUSIONS):
+        assert small_system.search("", 5, mode=mode, fusion=fusion) == []
     assert small_system.search("?!...", 5, mode="bm25") == []
-    assert len(small_system.search("?!...", 5, mode="rrf")) == 5  # the dense side embeds any text
-    assert len(small_system.search("flow " * 20_000, 5, mode="rrf")) == 5  # a 100 kB query
+    assert len(small_system.search("?!...", 5, mode="hybrid")) == 5  # the dense side embeds any text
+    assert len(small_system.search("flow " * 20_000, 5, mode="hybrid")) == 5  # a 100 kB query
 
 
 def test_pipeline_reuses_its_indexes(small_system: RetrievalSystem, encoder: MiniLMEncoder,

@@ -25,7 +25,7 @@ from c06_retrieval_tools import (
     run_ablation,
     write_beir,
 )
-from c06_retrieval_tools.evaluate import MODE_LABELS, Evaluation, build_extractor, evaluate_system, main, markdown_table
+from c06_retrieval_tools.evaluate import RUN_LABELS, Evaluation, build_extractor, evaluate_system, main, markdown_table
 
 pytestmark = pytest.mark.task("c06.7")
 
@@ -47,7 +47,7 @@ def evaluation(cranfield_system: RetrievalSystem) -> Evaluation:
 
 
 def test_evaluation_of_every_mode(evaluation: Evaluation, metric):
-    assert evaluation.n_queries == 225 and list(evaluation.results) == list(MODE_LABELS)
+    assert evaluation.n_queries == 225 and list(evaluation.results) == list(RUN_LABELS)
     for mode, result in evaluation.results.items():
         summary = result.summary()
         assert set(MEASURES) <= set(summary) and all(0 < summary[m] <= 1 for m in MEASURES)
@@ -56,8 +56,9 @@ def test_evaluation_of_every_mode(evaluation: Evaluation, metric):
         assert 0 < summary["p50_ms"] <= summary["p95_ms"]
         assert all(len(scores) == 100 for scores in evaluation.runs[mode].values())
     ndcg = {mode: r.metrics["ndcg@10"] for mode, r in evaluation.results.items()}
-    assert ndcg["rerank"] > ndcg["rrf"] > max(ndcg["bm25"], ndcg["dense"])
-    metric("evaluation_rerank_ndcg_at_10", ndcg["rerank"])
+    assert ndcg["hybrid_rrf_rerank"] > ndcg["hybrid_rrf"] > max(ndcg["bm25"], ndcg["dense"])
+    assert ndcg["hybrid_convex"] > max(ndcg["bm25"], ndcg["dense"])
+    metric("evaluation_rerank_ndcg_at_10", ndcg["hybrid_rrf_rerank"])
 
 
 def test_evaluation_equals_the_runs_of_each_task(evaluation: Evaluation, bm25_run: Run, dense_run: Run,
@@ -70,8 +71,8 @@ def test_evaluation_equals_the_runs_of_each_task(evaluation: Evaluation, bm25_ru
 
 def test_markdown_table(evaluation: Evaluation):
     lines = markdown_table(evaluation).splitlines()
-    assert lines[0].startswith("| mode | ndcg@10 | map@100 | recall@100 | mrr@10 | p50 ms | p95 ms | CPU ms/query")
-    assert len(lines) == 2 + len(MODE_LABELS)
+    assert lines[0].startswith("| retrieval | ndcg@10 | map@100 | recall@100 | mrr@10 | p50 ms | p95 ms | CPU ms/query")
+    assert len(lines) == 2 + len(RUN_LABELS)
     assert lines[2].startswith("| BM25 (tantivy) | 0.3")
 
 
@@ -94,12 +95,12 @@ def test_command_on_a_beir_folder(beir_folder: Path, tmp_path: Path, capsys: pyt
     printed = capsys.readouterr().out
     assert "hybrid RRF + rerank" in printed and "K / K′ ablation on cran150" in printed
     summary = json.loads((out / "results.json").read_text())
-    assert summary["collection"] == "cran150" and set(summary["modes"]) == set(MODE_LABELS)
-    for mode, numbers in summary["modes"].items():
-        run = read_run(out / "runs" / f"{mode}.trec")
+    assert summary["collection"] == "cran150" and set(summary["runs"]) == set(RUN_LABELS)
+    for name, numbers in summary["runs"].items():
+        run = read_run(out / "runs" / f"{name}.trec")
         assert len(run) == summary["n_queries"]
         assert {"p50_ms", "p95_ms", "cpu_ms_per_query", *MEASURES} <= set(numbers)
-    assert (out / "results.md").read_text().count("\n| ") == len(MODE_LABELS) + 1
+    assert (out / "results.md").read_text().count("\n| ") == len(RUN_LABELS) + 1
     ablation = (out / "ablation.md").read_text()
     assert ablation.count("\n| 10 | ") == 3 and ablation.count("\n| 20 | ") == 4  # K' <= 2K only
     assert (out / "ablation.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -112,16 +113,17 @@ def test_command_scores_its_runs_with_the_metrics(beir_folder: Path, tmp_path: P
                  "--no-ablation", "--workdir", str(tmp_path / "index")]) == 0
     summary = json.loads((out / "results.json").read_text())
     qrels = load_beir(beir_folder).qrels
-    for mode in MODE_LABELS:
-        ours = evaluate_run(read_run(out / "runs" / f"{mode}.trec"), qrels)
+    for name in RUN_LABELS:
+        ours = evaluate_run(read_run(out / "runs" / f"{name}.trec"), qrels)
         for measure in MEASURES:
-            assert summary["modes"][mode][measure] == pytest.approx(ours[measure], abs=1e-12)
+            assert summary["runs"][name][measure] == pytest.approx(ours[measure], abs=1e-12)
     assert not (out / "ablation.md").exists()
 
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["--collection", "msmarco"], "unknown collection 'msmarco'"),
     (["--collection", "cranfield", "--folds", "1"], "--folds >= 2"),
+    (["--collection", "cranfield", "--top-k", "0"], "--top-k >= 1"),
     (["--collection", "cranfield", "--folds", "500"], "225 judged queries, fewer than --folds 500"),
 ])
 def test_command_bad_input(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]):

@@ -22,7 +22,7 @@ from c06_retrieval_tools.ablation import AblationRow, AblationTable, plot_ablati
 from c06_retrieval_tools.bert import BertConfig, BertEncoder
 from c06_retrieval_tools.bm25_scratch import FIELDNORM_TABLE, ScratchBM25, quantize_length
 from c06_retrieval_tools.bm25_tantivy import MAX_QUERY_TERMS, BadIndexError, Snippet, TantivyBM25, make_analyzer
-from c06_retrieval_tools.collection import Collection, Document, Qrels, Run
+from c06_retrieval_tools.collection import Collection, Document, Hit, Qrels, Run
 from c06_retrieval_tools.datahome import (
     CRANFIELD_FILES,
     DataFile,
@@ -71,7 +71,7 @@ from c06_retrieval_tools.metrics import (
     recall_at_k,
     reciprocal_rank_at_k,
 )
-from c06_retrieval_tools.pipeline import MODES, Candidates, RetrievalSystem
+from c06_retrieval_tools.pipeline import FUSIONS, MODES, Candidates, RetrievalSystem
 from c06_retrieval_tools.rerank import (
     DEFAULT_RERANK_DEPTH,
     TRAIN_DEPTH,
@@ -91,6 +91,7 @@ __all__ = [
     "DEFAULT_RERANK_DEPTH",
     "FEATURE_NAMES",
     "FIELDNORM_TABLE",
+    "FUSIONS",
     "MAX_QUERY_TERMS",
     "MAX_SEQ_LENGTH",
     "MODES",
@@ -108,6 +109,7 @@ __all__ = [
     "Document",
     "EmbeddingCache",
     "FeatureExtractor",
+    "Hit",
     "LinearRanker",
     "Measure",
     "MiniLMEncoder",

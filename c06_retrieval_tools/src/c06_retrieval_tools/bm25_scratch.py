@@ -30,8 +30,8 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from c06_retrieval_tools.bm25_tantivy import Hit, make_analyzer
-from c06_retrieval_tools.collection import Document
+from c06_retrieval_tools.bm25_tantivy import make_analyzer
+from c06_retrieval_tools.collection import Document, Hit
 
 K1 = 1.2
 B = 0.75
@@ -123,9 +123,9 @@ class ScratchBM25:
         return np.asarray(self.weights @ self.query_vector(text), dtype=np.float64)
         # END SOLUTION
 
-    def search(self, text: str, k: int = 10) -> list[Hit]:
-        """The top ``k`` documents with a positive score, best first (ties by doc id descending)."""
+    def search(self, text: str, top_k: int = 10) -> list[Hit]:
+        """The ``top_k`` best documents with a positive score, best first (ties by doc id descending)."""
         scores = self.scores(text)
         matching = np.flatnonzero(scores > 0)
-        order = sorted(matching.tolist(), key=lambda i: (scores[i], self.doc_ids[i]), reverse=True)[:k]
+        order = sorted(matching.tolist(), key=lambda i: (scores[i], self.doc_ids[i]), reverse=True)[:top_k]
         return [(self.doc_ids[i], float(scores[i])) for i in order]

@@ -37,14 +37,13 @@ from pathlib import Path
 import tantivy
 from rich.progress import Progress
 
-from c06_retrieval_tools.collection import Document
+from c06_retrieval_tools.collection import Document, Hit
 
 ANALYZER_NAME = "c06_en"
 MAX_TOKEN_BYTES = 40
 MAX_QUERY_TERMS = 1024  # distinct terms kept from one query (the first ones)
 WRITER_HEAP_BYTES = 50_000_000  # tantivy flushes a segment when its indexing buffer reaches this
 SNIPPET_CHARS = 160
-Hit = tuple[str, float]  # (doc id, score)
 
 
 class BadIndexError(ValueError):
@@ -220,26 +219,26 @@ class TantivyBM25:
         return tantivy.Query.boolean_query(clauses)
         # END SOLUTION
 
-    def search(self, text: str, k: int = 10) -> list[Hit]:
-        """The top ``k`` documents for a raw user query, best first; [] when no term is left.
+    def search(self, text: str, top_k: int = 10) -> list[Hit]:
+        """The ``top_k`` best documents for a raw user query, best first; [] when no term is left.
 
         Raises:
-            ValueError: ``k`` is not a positive int.
+            ValueError: ``top_k`` is not a positive int.
         """
-        # BEGIN SOLUTION c06.3: check k; build the query; search; map addresses to stored doc ids
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f"k must be a positive int, got {k!r}")
+        # BEGIN SOLUTION c06.3: check top_k; build the query; search; map addresses to stored doc ids
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+            raise ValueError(f"top_k must be a positive int, got {top_k!r}")
         query = self.build_query(text)
         if query is None:
             return []
         searcher = self._index.searcher()
-        hits = searcher.search(query, limit=k).hits
+        hits = searcher.search(query, limit=top_k).hits
         return [(str(searcher.doc(address)["doc_id"][0]), float(score)) for score, address in hits]
         # END SOLUTION
 
-    def search_many(self, queries: dict[str, str], k: int = 100) -> dict[str, dict[str, float]]:
-        """A run: ``{query id: {doc id: score}}`` for every query."""
-        return {qid: dict(self.search(text, k)) for qid, text in queries.items()}
+    def search_many(self, queries: dict[str, str], top_k: int = 100) -> dict[str, dict[str, float]]:
+        """A run: ``{query id: {doc id: score}}`` for every query (its ``top_k`` best documents)."""
+        return {qid: dict(self.search(text, top_k)) for qid, text in queries.items()}
 
     def snippets(self, text: str, doc_ids: Sequence[str], max_chars: int = SNIPPET_CHARS) -> list[Snippet]:
         """A highlighted fragment of each document for a raw query (empty fragments if no term is left)."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 Qrels = dict[str, dict[str, int]]  # query id -> doc id -> graded gain (0 = judged not relevant)
 Run = dict[str, dict[str, float]]  # query id -> doc id -> score (higher is better)
+Hit = tuple[str, float]  # (doc id, score) of one retrieved document: BM25 score, cosine similarity or fused score
 
 
 @dataclass(frozen=True)

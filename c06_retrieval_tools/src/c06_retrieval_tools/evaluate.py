@@ -1,17 +1,17 @@
-"""Evaluate every retrieval mode on a test collection: ``python -m c06_retrieval_tools.evaluate``.
+"""Evaluate every retrieval (each mode and fusion) on a test collection: ``python -m c06_retrieval_tools.evaluate``.
 
 ::
 
     python -m c06_retrieval_tools.evaluate --collection cranfield
     python -m c06_retrieval_tools.evaluate --collection path/to/beir/folder --split test
 
-For each mode (BM25, dense, hybrid RRF, hybrid convex, hybrid RRF + rerank) it
-reports nDCG@10, MAP@100, recall@100 and MRR@10, the wall-clock latency per query
+For each retrieval (BM25, dense, and the hybrid mode with each fusion: hybrid RRF, hybrid
+convex, hybrid RRF + rerank) it reports nDCG@10, MAP@100, recall@100 and MRR@10, the wall-clock latency per query
 (p50, p95) and the CPU time per query (process CPU time, so two busy threads
 count twice). Queries run one at a time; each stage of the pipeline (embed the
 query, BM25 search, vector search, fusion, features, scoring) runs once per query
-and is timed, and a mode's latency is the sum of the stages it needs, which is
-what running each mode on its own would cost, without embedding every query five
+and is timed, and a retrieval's latency is the sum of the stages it needs, which is
+what running each retrieval on its own would cost, without embedding every query five
 times. The reranker's numbers come from k-fold cross-validation over queries
 (:mod:`~c06_retrieval_tools.rerank`). Then the K / K′ ablation
 (:mod:`~c06_retrieval_tools.ablation`) shows what candidate depth and rerank
@@ -19,7 +19,7 @@ depth buy against what they cost.
 
 Outputs in ``--out`` (default ``build/c06-eval/<collection>``, ignored by git): ``results.md`` and
 ``results.json`` (the table), ``ablation.md`` and ``ablation.png``, and one TREC
-run file per mode in ``runs/``.
+run file per retrieval in ``runs/`` (``bm25.trec``, ..., ``hybrid_rrf_rerank.trec``).
 """
 
 from __future__ import annotations
@@ -57,20 +57,22 @@ from c06_retrieval_tools.trec import ranking, write_run
 
 T = TypeVar("T")
 EVAL_DEPTH = 100  # documents per query in each run (MAP@100 and recall@100 need 100)
-MODE_LABELS = {
+# One row per retrieval: its name (the mode, then the fusion of the hybrid mode, as
+# ``RetrievalSystem.search`` takes them) and its label in the table.
+RUN_LABELS = {
     "bm25": "BM25 (tantivy)",
     "dense": "dense (MiniLM + Qdrant)",
-    "rrf": "hybrid RRF",
-    "convex": "hybrid convex (min-max)",
-    "rerank": "hybrid RRF + rerank",
+    "hybrid_rrf": "hybrid RRF",
+    "hybrid_convex": "hybrid convex (min-max)",
+    "hybrid_rrf_rerank": "hybrid RRF + rerank",
 }
 
 
 @dataclass
-class ModeResult:
+class RetrievalResult:
     """One row of the table."""
 
-    mode: str
+    name: str  # a key of RUN_LABELS
     metrics: dict[str, float]
     latency_ms: list[float] = field(repr=False)  # wall clock per query
     cpu_ms: list[float] = field(repr=False)  # process CPU time per query
@@ -84,11 +86,11 @@ class ModeResult:
 
 @dataclass
 class Evaluation:
-    """Every mode's run and numbers on one collection."""
+    """Every retrieval's run and numbers on one collection."""
 
     collection: str
     n_queries: int
-    results: dict[str, ModeResult]
+    results: dict[str, RetrievalResult]
     runs: dict[str, Run]
     examples: list[QueryExamples] = field(repr=False, default_factory=list)
 
@@ -101,35 +103,36 @@ def build_extractor(system: RetrievalSystem) -> FeatureExtractor:
     return FeatureExtractor(system.collection, doc_vectors, title_vectors)
 
 
-# The stages of each mode: a mode's latency for a query is the sum of its stages' times.
-MODE_STAGES = {
+# The stages of each retrieval: its latency for a query is the sum of its stages' times.
+RUN_STAGES = {
     "bm25": ("bm25",),
     "dense": ("encode", "dense"),
-    "rrf": ("encode", "bm25", "dense", "rrf"),
-    "convex": ("encode", "bm25", "dense", "convex"),
-    "rerank": ("encode", "bm25", "dense", "rrf", "features", "score"),
+    "hybrid_rrf": ("encode", "bm25", "dense", "rrf"),
+    "hybrid_convex": ("encode", "bm25", "dense", "convex"),
+    "hybrid_rrf_rerank": ("encode", "bm25", "dense", "rrf", "features", "score"),
 }
 
 
-def evaluate_system(system: RetrievalSystem, queries: Sequence[str] | None = None, *, k: int = 10,
+def evaluate_system(system: RetrievalSystem, queries: Sequence[str] | None = None, *, top_k: int = 10,
                     rerank_depth: int = DEFAULT_RERANK_DEPTH, n_folds: int = N_FOLDS,
                     extractor: FeatureExtractor | None = None) -> Evaluation:
-    """Every mode over ``queries`` (default: the judged ones), one query at a time, each stage timed.
+    """Every retrieval of ``RUN_LABELS`` over ``queries`` (default: the judged ones), one query at a time.
 
     The stages (embed the query, BM25 search, vector search, fuse, extract features, score) run
-    once per query; a mode's latency is the sum of the stages it needs (``MODE_STAGES``). The
+    once per query, each timed; a retrieval's latency is the sum of the stages it needs
+    (``RUN_STAGES``). The hybrids fuse ``CANDIDATE_FACTOR * top_k`` candidates of each side. The
     ranker is trained by k-fold: its features come from the top ``TRAIN_DEPTH`` candidates of the
     training queries, computed outside the timed stages (training cost, not query cost).
     """
-    # BEGIN SOLUTION c06.7: time each stage per query; modes sum their stages; rerank by k-fold; score
+    # BEGIN SOLUTION c06.7: time each stage per query; retrievals sum their stages; rerank by k-fold; score
     collection = system.collection
     query_ids = list(queries) if queries is not None else collection.judged_queries()
     extractor = extractor or build_extractor(system)
-    depth = CANDIDATE_FACTOR * k  # candidates per retriever for fusion
+    depth = CANDIDATE_FACTOR * top_k  # candidates per retriever for fusion
     retrieve = max(depth, EVAL_DEPTH)
-    runs: dict[str, Run] = {mode: {} for mode in MODE_LABELS}
-    wall: dict[str, list[float]] = {mode: [] for mode in MODE_LABELS}
-    cpu: dict[str, list[float]] = {mode: [] for mode in MODE_LABELS}
+    runs: dict[str, Run] = {name: {} for name in RUN_LABELS}
+    wall: dict[str, list[float]] = {name: [] for name in RUN_LABELS}
+    cpu: dict[str, list[float]] = {name: [] for name in RUN_LABELS}
     examples, stage_times = [], []
     for qid in query_ids:
         text = collection.queries[qid]
@@ -154,47 +157,47 @@ def evaluate_system(system: RetrievalSystem, queries: Sequence[str] | None = Non
             rows = np.vstack([rows, deeper])
         examples.append(QueryExamples(qid, order, rows, fused))
         stage_times.append(times)
-        for mode, scores in (("bm25", bm25), ("dense", dense), ("rrf", fused), ("convex", convex)):
-            runs[mode][qid] = {d: scores[d] for d in ranking(scores, EVAL_DEPTH)}
+        for name, scores in (("bm25", bm25), ("dense", dense), ("hybrid_rrf", fused), ("hybrid_convex", convex)):
+            runs[name][qid] = {d: scores[d] for d in ranking(scores, EVAL_DEPTH)}
     _, models = cross_validated_rerank(examples, collection.qrels, rerank_depth, n_folds)
     model_of = {qid: models[i] for i, fold in enumerate(kfold(query_ids, n_folds)) for qid in fold}
     for example, times in zip(examples, stage_times, strict=True):
         scores, wall_ms, cpu_ms = timed(partial(rerank, example, model_of[example.query_id], rerank_depth))
         times["score"] = (wall_ms, cpu_ms)
-        runs["rerank"][example.query_id] = {d: scores[d] for d in ranking(scores, EVAL_DEPTH)}
-        for mode, stages in MODE_STAGES.items():
-            wall[mode].append(sum(times[s][0] for s in stages))
-            cpu[mode].append(sum(times[s][1] for s in stages))
+        runs["hybrid_rrf_rerank"][example.query_id] = {d: scores[d] for d in ranking(scores, EVAL_DEPTH)}
+        for name, stages in RUN_STAGES.items():
+            wall[name].append(sum(times[s][0] for s in stages))
+            cpu[name].append(sum(times[s][1] for s in stages))
     qrels = {q: collection.qrels.get(q, {}) for q in query_ids}
-    results = {mode: ModeResult(mode, evaluate_run(runs[mode], qrels), wall[mode], cpu[mode])
-               for mode in MODE_LABELS}
+    results = {name: RetrievalResult(name, evaluate_run(runs[name], qrels), wall[name], cpu[name])
+               for name in RUN_LABELS}
     return Evaluation(collection.name, len(query_ids), results, runs, examples)
     # END SOLUTION
 
 
 def markdown_table(evaluation: Evaluation) -> str:
-    """The results as a Markdown table (one row per mode)."""
-    header = ["mode", *DEFAULT_MEASURES, "p50 ms", "p95 ms", "CPU ms/query"]
+    """The results as a Markdown table (one row per retrieval)."""
+    header = ["retrieval", *DEFAULT_MEASURES, "p50 ms", "p95 ms", "CPU ms/query"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for mode, result in evaluation.results.items():
+    for name, result in evaluation.results.items():
         s = result.summary()
         values = [f"{s[m]:.4f}" for m in DEFAULT_MEASURES]
         values += [f"{s['p50_ms']:.2f}", f"{s['p95_ms']:.2f}", f"{s['cpu_ms_per_query']:.2f}"]
-        lines.append("| " + " | ".join([MODE_LABELS[mode], *values]) + " |")
+        lines.append("| " + " | ".join([RUN_LABELS[name], *values]) + " |")
     return "\n".join(lines) + "\n"
 
 
 def write_outputs(evaluation: Evaluation, out: Path) -> list[Path]:
-    """results.md, results.json and runs/<mode>.trec under ``out``."""
+    """results.md, results.json and runs/<retrieval>.trec under ``out``."""
     (out / "runs").mkdir(parents=True, exist_ok=True)
     written = [out / "results.md", out / "results.json"]
     title = f"# {evaluation.collection}: {evaluation.n_queries} judged queries\n\n"
     written[0].write_text(title + markdown_table(evaluation), encoding="utf-8")
     summary = {"collection": evaluation.collection, "n_queries": evaluation.n_queries,
-               "modes": {mode: r.summary() for mode, r in evaluation.results.items()}}
+               "runs": {name: r.summary() for name, r in evaluation.results.items()}}
     written[1].write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    for mode, run in evaluation.runs.items():
-        written.append(write_run(run, out / "runs" / f"{mode}.trec", tag=mode))
+    for name, run in evaluation.runs.items():
+        written.append(write_run(run, out / "runs" / f"{name}.trec", tag=name))
     return written
 
 
@@ -204,7 +207,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--split", default="test", help="BEIR qrels split (default test)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default build/c06-eval/<collection>)")
     parser.add_argument("--workdir", type=Path, default=None, help="index folder (default <out>/index)")
-    parser.add_argument("--k", type=int, default=10, help="results the user asks for (candidates: 10 k)")
+    parser.add_argument("--top-k", type=int, default=10, help="results the user asks for (candidates: 10 top_k)")
     parser.add_argument("--rerank-depth", type=int, default=DEFAULT_RERANK_DEPTH, help="K′ (default 30)")
     parser.add_argument("--folds", type=int, default=N_FOLDS, help="cross-validation folds over queries")
     parser.add_argument("--qdrant-url", default=None, help="a Qdrant server instead of the embedded store")
@@ -221,8 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         collection: Collection = load_collection(args.collection, args.split)
-        if args.k < 1 or args.rerank_depth < 0 or args.folds < 2:
-            raise ValueError("need --k >= 1, --rerank-depth >= 0 and --folds >= 2")
+        if args.top_k < 1 or args.rerank_depth < 0 or args.folds < 2:
+            raise ValueError("need --top-k >= 1, --rerank-depth >= 0 and --folds >= 2")
         if len(collection.judged_queries()) < args.folds:
             raise ValueError(f"{collection.name} has {len(collection.judged_queries())} judged queries, "
                              f"fewer than --folds {args.folds}")
@@ -233,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     system = RetrievalSystem(collection, args.workdir or out / "index", qdrant_url=args.qdrant_url,
                              progress=not args.quiet)
     extractor = build_extractor(system)
-    evaluation = evaluate_system(system, k=args.k, rerank_depth=args.rerank_depth, n_folds=args.folds,
+    evaluation = evaluate_system(system, top_k=args.top_k, rerank_depth=args.rerank_depth, n_folds=args.folds,
                                  extractor=extractor)
     written = write_outputs(evaluation, out)
     print(f"\n{collection.name}: {evaluation.n_queries} judged queries\n")

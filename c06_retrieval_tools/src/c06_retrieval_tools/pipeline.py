@@ -6,9 +6,11 @@
 * the MiniLM encoder (document vectors come from the embedding cache after the first run),
 * a Qdrant collection in ``<workdir>/qdrant`` (embedded), or on a server given by URL,
 
-and answers a raw query in any *mode*: ``bm25``, ``dense``, ``rrf`` or ``convex``
-(the reranker of :mod:`~c06_retrieval_tools.rerank` builds on :meth:`candidates`).
-Hybrid modes take ``CANDIDATE_FACTOR * k`` candidates from each retriever.
+and answers a raw query in any *mode*: ``bm25``, ``dense`` or ``hybrid``, the hybrid mode
+fusing both lists with a *fusion*: ``rrf`` (reciprocal rank fusion) or ``convex`` (a convex
+combination of normalised scores). These are the words c08's ``/search`` takes too (``mode``,
+``fusion``, ``top_k``). The reranker of :mod:`~c06_retrieval_tools.rerank` builds on
+:meth:`candidates`. The hybrid mode takes ``CANDIDATE_FACTOR * top_k`` candidates from each retriever.
 
 The indexes in ``workdir`` are reused when they hold as many documents as the
 collection (a second run starts in seconds); give each collection its own folder.
@@ -29,12 +31,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from c06_retrieval_tools.bm25_tantivy import BadIndexError, TantivyBM25
-from c06_retrieval_tools.collection import Collection
+from c06_retrieval_tools.collection import Collection, Hit
 from c06_retrieval_tools.encoder import MiniLMEncoder
-from c06_retrieval_tools.fusion import CANDIDATE_FACTOR, Scores, convex_combination, reciprocal_rank_fusion, top_k
-from c06_retrieval_tools.vector_store import Hit, QdrantStore
+from c06_retrieval_tools.fusion import CANDIDATE_FACTOR, Scores, convex_combination, reciprocal_rank_fusion
+from c06_retrieval_tools.fusion import top_k as highest_scores  # ``top_k`` is the searches' parameter here
+from c06_retrieval_tools.vector_store import QdrantStore
 
-MODES = ("bm25", "dense", "rrf", "convex")
+MODES = ("bm25", "dense", "hybrid")  # which retrievers answer
+FUSIONS = ("rrf", "convex")  # how the hybrid mode merges their lists
 
 
 @dataclass
@@ -85,8 +89,8 @@ class RetrievalSystem:
             self.store.add(collection.doc_ids, vectors, [{"title": doc.title} for doc in collection.documents])
         # END SOLUTION
 
-    def bm25(self, query: str, k: int = 10) -> list[Hit]:
-        return self.bm25_index.search(query, k)
+    def bm25(self, query: str, top_k: int = 10) -> list[Hit]:
+        return self.bm25_index.search(query, top_k)
 
     def query_vector(self, query: str) -> NDArray[np.float32]:
         """(384,) MiniLM vector of a query, never cached (a query's cost includes it); zeros for ""."""
@@ -95,32 +99,40 @@ class RetrievalSystem:
         vector: NDArray[np.float32] = self.encoder.encode([query], cached=False)[0]
         return vector
 
-    def dense(self, query: str, k: int = 10, vector: NDArray[np.float32] | None = None) -> list[Hit]:
+    def dense(self, query: str, top_k: int = 10, vector: NDArray[np.float32] | None = None) -> list[Hit]:
         """Nearest documents to the query's vector (computed here unless given); [] for an empty query."""
         if not query.strip():
             return []
-        return self.store.search(self.query_vector(query) if vector is None else vector, k)
+        return self.store.search(self.query_vector(query) if vector is None else vector, top_k)
 
     def candidates(self, query: str, depth: int) -> Candidates:
         """The top ``depth`` of each retriever, and the query vector."""
         vector = self.query_vector(query)
         return Candidates(query, dict(self.bm25(query, depth)), dict(self.dense(query, depth, vector)), vector)
 
-    def search(self, query: str, k: int = 10, mode: str = "rrf", *, weights: Sequence[float] | None = None,
-               depth: int | None = None) -> list[Hit]:
-        """The top ``k`` for a raw query in one of ``MODES``."""
-        # BEGIN SOLUTION c06.5: dispatch on mode; hybrids fuse CANDIDATE_FACTOR * k candidates of each side
+    def search(self, query: str, top_k: int = 10, mode: str = "hybrid", fusion: str = "rrf", *,
+               weights: Sequence[float] | None = None, depth: int | None = None) -> list[Hit]:
+        """The ``top_k`` best documents for a raw query in one of ``MODES``.
+
+        ``fusion`` (one of ``FUSIONS``) merges the two lists in the ``hybrid`` mode; ``weights``
+        (BM25's, then dense's) and ``depth`` (candidates per retriever, default
+        ``CANDIDATE_FACTOR * top_k``) tune it. Raises ValueError naming the allowed values for an
+        unknown mode or fusion, and for ``top_k < 1``.
+        """
+        # BEGIN SOLUTION c06.5: check mode, fusion and top_k; dispatch; hybrid fuses CANDIDATE_FACTOR * top_k per side
         if mode not in MODES:
-            raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
-        if k < 1:
-            raise ValueError(f"k must be positive, got {k}")
+            raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(map(repr, MODES))}")
+        if fusion not in FUSIONS:
+            raise ValueError(f"unknown fusion {fusion!r}: use one of {', '.join(map(repr, FUSIONS))}")
+        if top_k < 1:
+            raise ValueError(f"top_k must be positive, got {top_k}")
         if mode == "bm25":
-            return self.bm25(query, k)
+            return self.bm25(query, top_k)
         if mode == "dense":
-            return self.dense(query, k)
-        found = self.candidates(query, depth or CANDIDATE_FACTOR * k)
+            return self.dense(query, top_k)
+        found = self.candidates(query, depth or CANDIDATE_FACTOR * top_k)
         lists = [found.bm25, found.dense]
-        if mode == "rrf":
-            return top_k(reciprocal_rank_fusion(lists, weights=weights), k)
-        return top_k(convex_combination(lists, weights=weights), k)
+        if fusion == "rrf":
+            return highest_scores(reciprocal_rank_fusion(lists, weights=weights), top_k)
+        return highest_scores(convex_combination(lists, weights=weights), top_k)
         # END SOLUTION

@@ -37,7 +37,8 @@ import numpy as np
 from numpy.typing import NDArray
 from qdrant_client import QdrantClient, models
 
-Hit = tuple[str, float]  # (doc id, cosine similarity)
+from c06_retrieval_tools.collection import Hit  # here: (doc id, cosine similarity)
+
 Payload = dict[str, Any]
 UPSERT_BATCH = 256
 _NAMESPACE = uuid.UUID("6ba7b811-9dad-11d1-80b4-00c04fd430c8")  # uuid.NAMESPACE_URL
@@ -150,13 +151,13 @@ class QdrantStore:
         ]
         return models.Filter(must=conditions)
 
-    def search(self, vector: NDArray[Any], k: int = 10, where: Mapping[str, Any] | None = None) -> list[Hit]:
-        """The ``k`` most similar stored vectors (optionally among points whose payload matches ``where``)."""
-        # BEGIN SOLUTION c06.4: check the vector and k; query_points with the filter; map to doc ids
+    def search(self, vector: NDArray[Any], top_k: int = 10, where: Mapping[str, Any] | None = None) -> list[Hit]:
+        """The ``top_k`` most similar stored vectors (optionally among points whose payload matches ``where``)."""
+        # BEGIN SOLUTION c06.4: check the vector and top_k; query_points with the filter; map to doc ids
         query = check_vectors(np.asarray(vector).reshape(1, -1), self.dimension, "the query vector")[0]
-        if k < 1:
-            raise ValueError(f"k must be positive, got {k}")
-        response = self.client.query_points(self.name, query=query.tolist(), limit=k,
+        if top_k < 1:
+            raise ValueError(f"top_k must be positive, got {top_k}")
+        response = self.client.query_points(self.name, query=query.tolist(), limit=top_k,
                                             query_filter=self._filter(where), with_payload=["doc_id"])
         return [(str((p.payload or {})["doc_id"]), float(p.score)) for p in response.points]
         # END SOLUTION
@@ -184,13 +185,14 @@ class NumpyStore:
         self.doc_ids += list(doc_ids)
         # END SOLUTION
 
-    def search(self, vector: NDArray[Any], k: int = 10) -> list[Hit]:
-        # BEGIN SOLUTION c06.4: cosine against every row; top k by argpartition, then sort those
+    def search(self, vector: NDArray[Any], top_k: int = 10) -> list[Hit]:
+        """The ``top_k`` most similar stored vectors, exactly."""
+        # BEGIN SOLUTION c06.4: cosine against every row; top_k by argpartition, then sort those
         query = check_vectors(np.asarray(vector).reshape(1, -1), self.dimension, "the query vector")[0]
-        if k < 1:
-            raise ValueError(f"k must be positive, got {k}")
+        if top_k < 1:
+            raise ValueError(f"top_k must be positive, got {top_k}")
         scores = self.matrix @ (query / max(float(np.linalg.norm(query)), 1e-12))  # (n,)
-        k = min(k, len(scores))
+        k = min(top_k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k] if k else np.zeros(0, dtype=np.int64)
         top = top[np.lexsort((top, -scores[top]))]  # by score, then by row: deterministic
         return [(self.doc_ids[i], float(scores[i])) for i in top]

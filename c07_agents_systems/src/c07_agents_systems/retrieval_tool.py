@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from c06_retrieval_tools import Document, TantivyBM25
+from c06_retrieval_tools import Document, Hit, TantivyBM25
 
 ATTRIBUTES: dict[str, tuple[str, int, int]] = {  # attribute -> (phrase used in questions, low, high)
     "population": ("population", 1_000, 900_000),
@@ -85,8 +85,8 @@ class RetrievalTool:
         self.index = TantivyBM25.create(None)
         self.index.add(self.documents.values())
 
-    def search(self, query: str, k: int = TOP_DOCS) -> list[tuple[str, float]]:
-        return self.index.search(query, k)
+    def search(self, query: str, top_k: int = TOP_DOCS) -> list[Hit]:
+        return self.index.search(query, top_k)
 
     def __call__(self, request: dict[str, Any]) -> dict[str, Any]:
         """``{"query": text}`` -> ``{"value": number, "doc_id": ..., "sentence": ...}``.
