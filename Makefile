@@ -12,7 +12,7 @@ ARGS ?=
 CURRICULUM_DATA_HOME ?= $(if $(wildcard ../shared/data/SHA256SUMS),$(abspath ../shared/data))
 export CURRICULUM_DATA_HOME
 
-.PHONY: setup test grade learner check-curriculum lint bench report serve dist alone notebooks clean
+.PHONY: setup test grade learner check-curriculum lint bench report serve demo dist alone notebooks clean
 
 $(STAMP): constraints.txt pyproject.toml $(MODULES:%=%/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,10 @@ SERVE_ADAPTER := $(wildcard build/c05_lora/adapter.safetensors)
 serve: $(STAMP)  ## the RAG capstone (c08) on http://127.0.0.1:8008: XQuAD, SmolLM2 (+ LoRA when built); ARGS add flags
 	$(BIN)/python -m c08_serving_ops.serve --collection xquad --generation --torch-threads 2 \
 	  --index-path build/serve/xquad-index $(if $(and $(SERVE_ADAPTER),$(if $(findstring q4_1,$(ARGS)),,yes)),--adapter-path $(SERVE_ADAPTER)) $(ARGS)
+
+demo: $(STAMP)  ## c08's chat page in headless Chromium, as c08_serving_ops/docs/demo.gif; ARGS="--question ..."
+	$(BIN)/python -m c08_serving_ops.screencast --out c08_serving_ops/docs/demo.gif $(ARGS) -- --torch-threads 2 \
+	  --index-path build/serve/xquad-index $(if $(SERVE_ADAPTER),--adapter-path $(SERVE_ADAPTER))
 
 dist: $(STAMP)  ## wheels and sdists of the grader and every module in dist/, checked by twine
 	rm -rf dist && mkdir -p dist build

@@ -8,15 +8,17 @@ shows); ``c08_generation_cancelled_total`` in ``/metrics`` for the stop button.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from conftest import AppServer, generation_loader, make_settings, start_app
+from PIL import Image, ImageSequence
+
+from c08_serving_ops.screencast import browser, find_browser, record, write_gif
 
 pytestmark = pytest.mark.task("c08.13")
 
@@ -25,29 +27,13 @@ KEY = "browser-key"
 ANSWER_TOKENS = 24  # enough tokens to watch the answer grow
 LONG = 400  # far more than the test waits for: only the stop button ends it early
 WAIT_S = 60.0  # generous bounds for a loaded 2-core machine (hang detectors, not timings)
-# The browser and its driver: Debian's paths first, then whatever is on PATH.
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-DRIVERS = ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver", "chromedriver")
 
 
-def find(names: tuple[str, ...]) -> str | None:
-    for name in names:
-        found = name if os.path.isabs(name) and os.access(name, os.X_OK) else shutil.which(name)
-        if found:
-            return found
-    return None
-
-
-def browser(browser_path: str, driver_path: str) -> Any:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser_path
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                 "--window-size=1280,860", "--disable-extensions", "--no-first-run"):
-        options.add_argument(flag)
-    return webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
+def browser_paths() -> tuple[str, str]:
+    paths = find_browser()
+    if paths is None:
+        pytest.skip("no Chromium and chromedriver on this machine (Debian: apt-get install chromium chromium-driver)")
+    return paths
 
 
 @pytest.fixture(scope="module")
@@ -60,10 +46,7 @@ def page_server(live: AppServer, llm: Any, tmp_path_factory: pytest.TempPathFact
 
 @pytest.fixture(scope="module")
 def driver(page_server: AppServer) -> Iterator[Any]:
-    browser_path, driver_path = find(BROWSERS), find(DRIVERS)
-    if browser_path is None or driver_path is None:
-        pytest.skip("no Chromium and chromedriver on this machine (Debian: apt-get install chromium chromium-driver)")
-    chrome = browser(browser_path, driver_path)
+    chrome = browser(browser_paths())
     chrome.set_script_timeout(WAIT_S)
     yield chrome
     chrome.quit()
@@ -113,7 +96,7 @@ def asked_directly(server: AppServer, **request: Any) -> dict[str, Any]:
 
 
 def check_citations(chrome: Any, body: dict[str, Any]) -> None:
-    """Each ``[k]`` of the answer is a link to passage ``k``: hovering lights it, clicking marks it."""
+    """Each ``[k]`` of the answer is a link to passage ``k``: hovering lights it, clicking picks it."""
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
 
@@ -130,10 +113,10 @@ def check_citations(chrome: Any, body: dict[str, Any]) -> None:
         assert marker.get_attribute("title").endswith(body["passages"][k - 1]["text"])
         ActionChains(chrome).move_to_element(marker).perform()
         assert "lit" in passage.get_attribute("class").split()
-        ActionChains(chrome).move_by_offset(0, 400).perform()  # away: the light goes out
+        ActionChains(chrome).move_to_element(chrome.find_element(By.ID, "question")).perform()  # away: light out
         assert "lit" not in passage.get_attribute("class").split()
         marker.click()
-        assert "lit" in passage.get_attribute("class").split()
+        assert "picked" in passage.get_attribute("class").split()
         shown = passage.find_element(By.CLASS_NAME, "text").text  # as rendered: runs of white space are one
         assert shown.split() == body["passages"][k - 1]["text"].split()
 
@@ -179,3 +162,22 @@ def test_stop_cancels_the_generation(driver: Any, page_server: AppServer) -> Non
              "the server did not cancel the generation")
     wait_for(driver, lambda _: metric(page_server, "c08_generation_active") == 0, "the generation still runs")
 
+
+
+def test_the_screencast_of_the_page(page_server: AppServer, tmp_path: Path) -> None:
+    """``make demo``'s recorder on the extractive route (no generation): frames, then the citation hovered."""
+    frames, durations = record(page_server.url, [("extractive", QUERY)], browser_paths(), api_key=KEY,
+                               size=(1000, 600))  # two columns: the passages beside the answer
+    assert len(frames) == len(durations) >= 3 and frames[0].width == 1000
+    assert frames[-1].tobytes() != frames[-2].tobytes()  # the hovered citation lit its passage
+    gif = write_gif(frames, durations, tmp_path / "demo.gif", width=400)
+    with Image.open(gif) as image:
+        shown = [(frame.size, frame.info["duration"]) for frame in ImageSequence.Iterator(image)]
+        assert image.info["loop"] == 0
+    assert {size for size, _ in shown} == {(400, round(frames[0].height * 400 / 1000))}
+    # Identical frames merge, the time is kept (to GIF's hundredths of a second).
+    assert sum(duration for _, duration in shown) == sum(10 * round(ms / 10) for ms in durations)
+    with pytest.raises(ValueError, match="one duration per frame"):
+        write_gif(frames, durations[:-1], tmp_path / "bad.gif")
+    with pytest.raises(ValueError, match="at least 20 ms"):
+        write_gif(frames[:1], [5], tmp_path / "bad.gif")
