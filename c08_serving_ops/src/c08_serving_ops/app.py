@@ -9,7 +9,9 @@ hands to the HTTP protocol).
 The lifespan starts loading when the server starts (in the background: probes answer
 at once) and, on shutdown, drains the batcher and closes the indexes, the embedded Qdrant
 client included (one per process and folder). New routers plug in through ``routers``:
-part 2 of the module adds generation, chat and RAG this way.
+part 2 of the module adds generation, chat and RAG this way. FastAPI's own ``/docs`` and ``/redoc``
+are turned off (``docs_url=None, redoc_url=None``): they load their scripts from a CDN, and the
+service must work offline. :mod:`~c08_serving_ops.page` serves ``/docs`` and the chat page instead.
 """
 
 from __future__ import annotations
