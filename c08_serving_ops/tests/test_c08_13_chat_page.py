@@ -18,7 +18,7 @@ import pytest
 from conftest import AppServer, generation_loader, make_settings, start_app
 from PIL import Image, ImageSequence
 
-from c08_serving_ops.screencast import browser, find_browser, record, write_gif
+from c08_serving_ops.screencast import address_limit_blocks, browser, find_browser, record, write_gif
 
 pytestmark = pytest.mark.task("c08.13")
 
@@ -33,6 +33,9 @@ def browser_paths() -> tuple[str, str]:
     paths = find_browser()
     if paths is None:
         pytest.skip("no Chromium and chromedriver on this machine (Debian: apt-get install chromium chromium-driver)")
+    blocked = address_limit_blocks()
+    if blocked is not None:
+        pytest.skip(blocked)
     return paths
 
 

@@ -73,7 +73,10 @@ class ModuleRun:
 def _limits(memory_mb: int) -> None:
     """Run in the child before exec: cap address space, file size, core dumps."""
     memory = memory_mb << 20
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    # The soft limit only: a test may lift it for a child that reserves far more address space than it
+    # uses (Chromium reserves tens of GB at start: c08's browser test); the test process itself stays capped.
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (memory if hard == resource.RLIM_INFINITY else min(memory, hard), hard))
     resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 

@@ -16,6 +16,7 @@ import argparse
 import io
 import itertools
 import os
+import resource
 import shutil
 import sys
 import time
@@ -30,6 +31,9 @@ QUESTIONS = (("generate", "What was Nikola Tesla renowned for?"), ("extractive",
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # Debian's driver, then PATH's; GitHub's runners name theirs in CHROMEWEBDRIVER (see find_browser).
 DRIVERS = ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver", "chromedriver")
+# Chromium and its driver reserve tens of GB of address space at start (V8's sandbox, PartitionAlloc's
+# pools): under a smaller RLIMIT_AS (the grader's memory_mb, which every child inherits) they die at once.
+BROWSER_ADDRESS_SPACE = 256 << 30
 HOLD_MS = 2500  # how long the last frames stay on screen before the GIF loops
 WAIT_S = 120.0  # an answer that takes longer than this is a hung server
 
@@ -67,6 +71,21 @@ def find_browser() -> tuple[str, str] | None:
     return (browser_path, driver_path) if browser_path and driver_path else None
 
 
+def lift_address_limit() -> None:
+    """Run in the driver's process before it starts: its soft address-space limit up to the hard one."""
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+
+
+def address_limit_blocks() -> str | None:
+    """Why the browser cannot start under this process's address-space limit, or None when it can."""
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard == resource.RLIM_INFINITY or hard >= BROWSER_ADDRESS_SPACE:
+        return None  # no hard limit (the grader caps the soft one, which lift_address_limit raises), or a large one
+    return (f"the hard address-space limit ({hard >> 20} MB) is below what Chromium reserves at start "
+            f"({BROWSER_ADDRESS_SPACE >> 30} GB)")
+
+
 def browser(paths: tuple[str, str], width: int = 1100, height: int = 640) -> Any:
     """Headless Chromium at ``paths`` (from :func:`find_browser`), its window ``width`` x ``height``."""
     from selenium import webdriver
@@ -77,7 +96,8 @@ def browser(paths: tuple[str, str], width: int = 1100, height: int = 640) -> Any
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run",
                  f"--window-size={width},{height}", "--hide-scrollbars", "--force-device-scale-factor=1"):
         options.add_argument(flag)
-    return webdriver.Chrome(options=options, service=Service(executable_path=paths[1]))
+    service = Service(executable_path=paths[1], popen_kw={"preexec_fn": lift_address_limit})
+    return webdriver.Chrome(options=options, service=service)
 
 
 def screenshot(chrome: Any) -> Image.Image:
