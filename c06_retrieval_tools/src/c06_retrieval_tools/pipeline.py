@@ -119,7 +119,7 @@ class RetrievalSystem:
         ``CANDIDATE_FACTOR * top_k``) tune it. Raises ValueError naming the allowed values for an
         unknown mode or fusion, and for ``top_k < 1``.
         """
-        # BEGIN SOLUTION c06.5: check mode, fusion and top_k; dispatch; hybrid fuses CANDIDATE_FACTOR * top_k per side
+        # BEGIN SOLUTION c06.5: check mode, fusion, top_k; dispatch; fuse CANDIDATE_FACTOR * top_k per side
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(map(repr, MODES))}")
         if fusion not in FUSIONS:
