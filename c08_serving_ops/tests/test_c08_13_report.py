@@ -24,7 +24,7 @@ from conftest import AppServer, generation_loader, make_settings, start_app
 
 from c08_serving_ops import report
 from c08_serving_ops import report_measure as rm
-from c08_serving_ops.evaluate_rag import Row
+from c08_serving_ops.rag_scores import Row
 
 pytestmark = pytest.mark.task("c08.13")
 
