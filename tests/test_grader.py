@@ -148,12 +148,18 @@ def test_cli_strict_exit_codes(course: Path, tmp_path: Path):
 
 
 def test_memory_limit_is_enforced(course: Path, tmp_path: Path):
-    # The toy module's manifest caps the test process at 2048 MiB of address space.
+    # The toy module's manifest caps the test process at 2048 MiB of memory (RLIMIT_DATA, soft = hard), and
+    # a test cannot lift the cap: raising the hard limit needs privileges the grader's child does not use.
     (course / "c01_toy/tests/test_c01_3_memory.py").write_text(
-        'import pytest\n\npytestmark = pytest.mark.task("c01.3")\n\n\n'
-        "def test_greedy():\n    block = bytearray(3 << 30)  # 3 GiB\n    assert block\n"
+        'import resource\n\nimport pytest\n\npytestmark = pytest.mark.task("c01.3")\n\n\n'
+        "def test_greedy():\n    block = bytearray(3 << 30)  # 3 GiB\n    assert block\n\n\n"
+        "def test_lifting_the_cap():\n"
+        "    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)\n"
+        "    resource.setrlimit(resource.RLIMIT_DATA, (hard, hard))  # allowed, and no gain: soft == hard\n"
+        "    block = bytearray(3 << 30)\n    assert block\n"
     )
     results = grade_submission(discover_modules(course), course, tmp_path / "out", task_id="c01.3")
     assert outcomes(results)["test_greedy"] == "failed"
+    assert outcomes(results)["test_lifting_the_cap"] == "failed"
     assert "MemoryError" in results["tests"][0]["output"]
     assert outcomes(results)["test_checksum"] == "passed"  # the rest of the module is unaffected

@@ -71,12 +71,12 @@ class ModuleRun:
 
 
 def _limits(memory_mb: int) -> None:
-    """Run in the child before exec: cap address space, file size, core dumps."""
+    """Run in the child before exec: cap memory, file size, core dumps (soft = hard: the tests cannot lift them)."""
     memory = memory_mb << 20
-    # The soft limit only: a test may lift it for a child that reserves far more address space than it
-    # uses (Chromium reserves tens of GB at start: c08's browser test); the test process itself stays capped.
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    resource.setrlimit(resource.RLIMIT_AS, (memory if hard == resource.RLIM_INFINITY else min(memory, hard), hard))
+    # RLIMIT_DATA counts what a process writes to (heap, anonymous and private writable mappings), not
+    # address space it only reserves: Chromium (c08's browser test) reserves tens of GB of PROT_NONE
+    # address space at start and dies under any RLIMIT_AS a grader would set, but runs under this one.
+    resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
     resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 

@@ -71,18 +71,16 @@ def find_browser() -> tuple[str, str] | None:
     return (browser_path, driver_path) if browser_path and driver_path else None
 
 
-def lift_address_limit() -> None:
-    """Run in the driver's process before it starts: its soft address-space limit up to the hard one."""
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
-
-
 def address_limit_blocks() -> str | None:
-    """Why the browser cannot start under this process's address-space limit, or None when it can."""
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if hard == resource.RLIM_INFINITY or hard >= BROWSER_ADDRESS_SPACE:
-        return None  # no hard limit (the grader caps the soft one, which lift_address_limit raises), or a large one
-    return (f"the hard address-space limit ({hard >> 20} MB) is below what Chromium reserves at start "
+    """Why the browser cannot start under this process's address-space limit, or None when it can.
+
+    The grader caps memory with RLIMIT_DATA, under which Chromium runs; an RLIMIT_AS (``ulimit -v``)
+    below what Chromium reserves at start stops it.
+    """
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY or soft >= BROWSER_ADDRESS_SPACE:
+        return None
+    return (f"the address-space limit ({soft >> 20} MB, ulimit -v) is below what Chromium reserves at start "
             f"({BROWSER_ADDRESS_SPACE >> 30} GB)")
 
 
@@ -96,8 +94,7 @@ def browser(paths: tuple[str, str], width: int = 1100, height: int = 640) -> Any
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run",
                  f"--window-size={width},{height}", "--hide-scrollbars", "--force-device-scale-factor=1"):
         options.add_argument(flag)
-    service = Service(executable_path=paths[1], popen_kw={"preexec_fn": lift_address_limit})
-    return webdriver.Chrome(options=options, service=service)
+    return webdriver.Chrome(options=options, service=Service(executable_path=paths[1]))
 
 
 def screenshot(chrome: Any) -> Image.Image:
