@@ -1,4 +1,4 @@
-"""c06.7: the evaluation over every mode, the command line, the K / K′ ablation and the benchmark.
+"""c06.7: the evaluation over every mode, the command line and the K / K′ ablation.
 
 The full evaluation runs once per session on all 225 Cranfield queries (about 15 s: each stage
 of the pipeline runs once per query, timed, and each mode sums the stages it needs). The command
@@ -18,7 +18,6 @@ from c06_retrieval_tools import (
     MiniLMEncoder,
     RetrievalSystem,
     Run,
-    bench,
     evaluate_run,
     load_beir,
     read_run,
@@ -139,24 +138,3 @@ def test_ablation_on_a_subset(cranfield_system: RetrievalSystem, cranfield: Coll
     assert all(0 <= r.ndcg_at_10 <= 1 and r.ms_per_query > 0 for r in table.rows)
     assert table.n_queries == 30 and "| 50 | 20 |" in table.markdown()
 
-
-def test_benchmark_table_structure(cranfield: Collection, capsys: pytest.CaptureFixture[str]):
-    docs = cranfield.documents[:100]
-    ids = {d.doc_id for d in docs}
-    qrels = {q: {d: g for d, g in cranfield.qrels[q].items() if d in ids} for q in list(cranfield.queries)[:5]}
-    small = Collection("cran100", docs, {q: cranfield.queries[q] for q in qrels}, qrels)
-    rows = bench.run_benchmark(small, synthetic_docs=300, n_queries=4, embed_sample=3)
-    whats = [(r.collection, r.what) for r in rows]
-    assert ("cran100", "BM25: tantivy") in whats and ("synthetic", "vector search: Qdrant embedded") in whats
-    assert ("cran100", "hybrid RRF + rerank top 30") in whats and ("synthetic", "hybrid RRF (BM25 + Qdrant)") in whats
-    for row in rows:
-        assert row.n_docs == (100 if row.collection == "cran100" else 300)
-        assert row.build_per_s is None or row.build_per_s > 0
-        assert row.p50_ms is None or 0 < row.p50_ms <= row.p95_ms <= row.p99_ms  # type: ignore[operator]
-    ratios = {r.what: r.x_numpy for r in rows if r.collection == "synthetic" and r.x_numpy is not None}
-    assert ratios["vector search: numpy brute force"] == 1.0 and ratios["vector search: Qdrant embedded"] > 0
-    text = bench.format_table(rows)
-    assert "c06 retrieval benchmark" in text and "Qdrant embedded" in text
-    assert bench.format_table(rows, plain=True).count("\n") == len(rows) + 2
-    with pytest.raises(ValueError, match="must be >= 1"):
-        bench.run_benchmark(small, synthetic_docs=0)

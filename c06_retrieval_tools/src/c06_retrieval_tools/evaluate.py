@@ -219,16 +219,32 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def checked_collection(args: argparse.Namespace) -> Collection:
+    """The collection the command evaluates, once its arguments are known to be usable.
+
+    Raises ``ValueError`` (or the loader's ``OSError`` / ``DataFileError``) with a one-line reason
+    when ``--top-k`` < 1, ``--rerank-depth`` < 0 or ``--folds`` < 2 (message: "need --top-k >= 1,
+    --rerank-depth >= 0 and --folds >= 2"), when the collection or split does not load, or when it
+    has fewer judged queries than folds ("<name> has N judged queries, fewer than --folds F"):
+    k-fold needs at least one query per fold. It runs before any index is built, so bad input
+    costs nothing.
+    """
+    # BEGIN SOLUTION c06.7: check the numbers, load the collection, then check it can fill every fold
+    if args.top_k < 1 or args.rerank_depth < 0 or args.folds < 2:
+        raise ValueError("need --top-k >= 1, --rerank-depth >= 0 and --folds >= 2")
+    collection = load_collection(args.collection, args.split)
+    if len(collection.judged_queries()) < args.folds:
+        raise ValueError(f"{collection.name} has {len(collection.judged_queries())} judged queries, "
+                         f"fewer than --folds {args.folds}")
+    return collection
+    # END SOLUTION
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line; returns the exit status (2 for bad input, with a one-line reason)."""
     args = parse_args(argv)
     try:
-        collection: Collection = load_collection(args.collection, args.split)
-        if args.top_k < 1 or args.rerank_depth < 0 or args.folds < 2:
-            raise ValueError("need --top-k >= 1, --rerank-depth >= 0 and --folds >= 2")
-        if len(collection.judged_queries()) < args.folds:
-            raise ValueError(f"{collection.name} has {len(collection.judged_queries())} judged queries, "
-                             f"fewer than --folds {args.folds}")
+        collection = checked_collection(args)
     except (ValueError, OSError, DataFileError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
