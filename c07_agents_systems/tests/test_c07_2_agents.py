@@ -73,13 +73,21 @@ def with_agents(test: Any) -> None:
         box = calculator_box(flaky=Flaky(2), broken=Flaky(99)).bind(bus.trace, clock=bus.now)
         agents = [Planner("planner", bus, FixedPolicy()), Executor("executor", bus, FixedPolicy(), box, attempts=3),
                   Reviewer("reviewer", bus, FixedPolicy(), box)]
-        serving = [asyncio.create_task(a.serve()) for a in agents]
+        serving = [asyncio.create_task(a.serve(), name=a.name) for a in agents]
+        checking = asyncio.create_task(test(bus))
         try:
-            await test(bus)
-        finally:
+            # An agent's loop never ends by itself. One that does has raised, and that error is the
+            # failure to report, not the request timeouts that follow because nobody answers.
+            done, _ = await asyncio.wait([checking, *serving], return_when=asyncio.FIRST_COMPLETED)
             for job in serving:
+                if job in done:
+                    job.result()  # re-raises what ended the loop
+                    raise AssertionError(f"agent {job.get_name()!r} stopped serving")
+            checking.result()
+        finally:
+            for job in [checking, *serving]:
                 job.cancel()
-            await asyncio.gather(*serving, return_exceptions=True)
+            await asyncio.gather(checking, *serving, return_exceptions=True)
 
     asyncio.run(main())
 

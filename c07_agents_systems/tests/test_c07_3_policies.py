@@ -1,8 +1,8 @@
 """c07.3: rule-based and LLM policies, structured actions with schemas, and the chat backends.
 
-Oracles: the suite's answers (the rule policy's plans, run step by step through the tools, must
-give them exactly); the JSON Schemas (every malformed reply is refused with the path named); a
-real HTTP server on 127.0.0.1 that speaks OpenAI's chat-completions format from a script.
+Oracles: the plans a careful person writes for each template; the JSON Schemas (every malformed
+reply is refused with the path named); a real HTTP server on 127.0.0.1 that speaks OpenAI's
+chat-completions format from a script. Whole runs of these policies are c07.4's and c07.5's tests.
 """
 
 from __future__ import annotations
@@ -10,10 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 import threading
 import time
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -35,19 +33,13 @@ from c07_agents_systems import (
     SmolLMBackend,
     Step,
     StepOutcome,
-    SuiteTask,
-    SystemConfig,
-    ToolBox,
     count_tokens,
     extract_json,
     parse_action,
     parse_plan,
     parse_task,
     parse_verdict,
-    resolve,
-    run_task,
 )
-from c07_agents_systems.tools import numeric_value
 
 pytestmark = pytest.mark.task("c07.3")
 
@@ -59,16 +51,6 @@ def plan_json(*expressions: str) -> str:
 
 
 ACCEPT = '{"verdict": "accept", "reason": "ok"}'
-SMOLLM_MAX_NEW_TOKENS = 72  # a two-step plan is about 60 tokens; SmolLM2 on 2 busy cores makes ~1-20 tokens/s
-
-
-def test_rule_plans_compute_every_suite_answer(suite: list[SuiteTask], tools: ToolBox) -> None:
-    for task in suite:
-        results: list[float] = []
-        for step in parse_task(task.text).steps:
-            resolved = resolve(step, results)
-            results.append(numeric_value(tools.tools[resolved.tool](resolved.input)))
-        assert task.is_correct(results[-1]), (task.text, results[-1], task.answer)
 
 
 def test_rule_policy_decisions() -> None:
@@ -156,37 +138,7 @@ def test_count_tokens() -> None:
     assert count_tokens("") == 0
 
 
-def scripted_llm(*replies: str) -> LLMPolicy:
-    return LLMPolicy(ScriptedBackend(list(replies)), max_new_tokens=64, timeout_s=5)
-
-
 TASK = "A field is 10 m long and 20 m wide. Its length grows by 50 percent. What is its new area in square metres?"
-
-
-def test_llm_policy_runs_a_task_from_scripted_replies(tools: ToolBox) -> None:
-    policy = scripted_llm(plan_json("10 * (1 + 50 / 100)", "{s1} * 20"), ACCEPT, ACCEPT, ACCEPT, ACCEPT)
-    result = run_task(TASK, policy, tools, SystemConfig(mode="plan_execute_review"))
-    assert result.finished and result.answer == 300.0
-    assert result.tokens == policy.spent_tokens > 0
-    executor = scripted_llm(json.dumps({"action": "call", "tool": "calculator", "input": {"expression": "15 * 20"}}),
-                            '```json\n{"action": "finish", "answer": 300}\n```')
-    result = run_task(TASK, executor, tools, SystemConfig(mode="executor"))
-    assert result.finished and result.answer == 300.0
-
-
-def test_malformed_output_is_a_reviewed_failure_not_a_crash(tools: ToolBox) -> None:
-    alone = run_task(TASK, scripted_llm("The answer is 300."), tools, SystemConfig(mode="plan_execute"))
-    assert not alone.finished and alone.reason.startswith("planner failed: MalformedOutputError: no JSON object")
-    assert alone.trace.events[-1]["type"] == "run_end" and alone.tokens > 0  # the bad reply was still billed
-    reviewed = run_task(TASK, scripted_llm('{"steps": "all at once"}', plan_json("10 * 1.5", "{s1} * 20"),
-                                           ACCEPT, ACCEPT, ACCEPT, ACCEPT), tools,
-                        SystemConfig(mode="plan_execute_review"))
-    assert reviewed.finished and reviewed.answer == 300.0  # the malformed plan was asked for again
-    bad_verdict = run_task(TASK, scripted_llm(plan_json("10 * 1.5", "{s1} * 20"), ACCEPT, "yes", ACCEPT, ACCEPT,
-                                              ACCEPT), tools, SystemConfig(mode="plan_execute_review"))
-    assert bad_verdict.finished and bad_verdict.answer == 300.0  # a malformed verdict means: run the step again
-    exhausted = run_task(TASK, scripted_llm(plan_json("1 + 1")), tools, SystemConfig(mode="plan_execute_review"))
-    assert not exhausted.finished and "only 1 replies" in exhausted.reason
 
 
 class ScriptedOpenAIServer:
@@ -236,22 +188,19 @@ class ScriptedOpenAIServer:
         self.server.server_close()
 
 
-@pytest.fixture
-def free_port() -> Iterator[int]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    yield port  # closed again: nothing listens there
-
-
-def test_openai_backend_against_a_local_server(tools: ToolBox) -> None:
-    replies = [plan_json("10 * (1 + 50 / 100)", "{s1} * 20"), ACCEPT, ACCEPT, ACCEPT, ACCEPT]
+def test_openai_backend_against_a_local_server() -> None:
+    replies = [plan_json("10 * (1 + 50 / 100)", "{s1} * 20"), ACCEPT]
     with ScriptedOpenAIServer(replies) as server:
         backend = OpenAIBackend(server.url + "/", api_key="sk-test", model="tiny", timeout_s=5)
-        result = run_task(TASK, LLMPolicy(backend), tools, SystemConfig(mode="plan_execute_review"))
+        policy = LLMPolicy(backend)
+        plan = asyncio.run(policy.plan(TASK))
+        verdict = asyncio.run(policy.review_plan(TASK, plan.value))
         backend.close()
-    assert result.finished and result.answer == 300.0
-    assert result.tokens == 5 * 120  # from the server's usage, not estimated
+    assert plan.value == Plan((Step("calculator", {"expression": "10 * (1 + 50 / 100)"}),
+                               Step("calculator", {"expression": "{s1} * 20"})))
+    assert verdict.value.decision == "accept"
+    assert (plan.prompt_tokens, plan.completion_tokens) == (100, 20)  # from the server's usage, not estimated
+    assert policy.spent_tokens == 2 * 120
     first = server.requests[0]
     assert first["path"] == "/v1/chat/completions" and first["auth"] == "Bearer sk-test"
     assert first["body"]["model"] == "tiny" and first["body"]["temperature"] == 0.0
@@ -278,15 +227,6 @@ def test_openai_backend_failures_are_backend_errors() -> None:
         OpenAIBackend("127.0.0.1:8000")
 
 
-def test_unreachable_endpoint_ends_the_run_with_a_reason(tools: ToolBox, free_port: int) -> None:
-    backend = OpenAIBackend(f"http://127.0.0.1:{free_port}", timeout_s=2)
-    for mode in ("plan_execute", "plan_execute_review", "executor"):
-        result = run_task(TASK, LLMPolicy(backend), tools, SystemConfig(mode=mode))  # type: ignore[arg-type]
-        assert not result.finished and f"cannot reach http://127.0.0.1:{free_port}" in result.reason
-        assert "chat backend failed" in result.reason and result.trace.events[-1]["type"] == "run_end"
-    backend.close()
-
-
 def test_llm_policy_timeout_and_arguments() -> None:
     class Slow:
         name = "slow"
@@ -301,21 +241,6 @@ def test_llm_policy_timeout_and_arguments() -> None:
         LLMPolicy(Slow(), max_new_tokens=0)
     script = ScriptedBackend(lambda messages: '{"verdict": "accept"}')
     assert script.complete([{"role": "user", "content": "a b"}]).prompt_tokens == 2
-
-
-def test_smollm2_policy_runs_to_completion(suite: list[SuiteTask], tools: ToolBox) -> None:
-    """The in-process SmolLM2 (c05 part 2): a few tasks end to end; success is recorded, not graded."""
-    try:
-        backend = SmolLMBackend.load(quantization="fp32", threads=2)
-    except BackendUnavailableError as err:
-        pytest.skip(f"c05 part 2 is not available: {err}")
-    policy = LLMPolicy(backend, max_new_tokens=SMOLLM_MAX_NEW_TOKENS, timeout_s=240)
-    tasks = [next(t for t in suite if t.family == f) for f in ("arithmetic", "lookup")]
-    config = SystemConfig(mode="plan_execute", step_timeout_s=240)
-    results = [run_task(t.text, policy, tools, config) for t in tasks]
-    assert all(r.trace.events[-1]["type"] == "run_end" and r.reason for r in results)
-    successes = sum(t.is_correct(r.answer) and r.finished for t, r in zip(tasks, results, strict=True))
-    print(f"SmolLM2 plan+execute: {successes}/{len(tasks)} tasks; reasons: {[r.reason for r in results]}")
 
 
 def test_smollm2_backend_maps_failures(monkeypatch: pytest.MonkeyPatch) -> None:

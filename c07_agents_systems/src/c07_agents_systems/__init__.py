@@ -7,12 +7,13 @@ One concept per file, in the order of the tasks:
 * c07.2 tools: :mod:`~c07_agents_systems.calculator` (a safe parser), :mod:`~c07_agents_systems.table_tool`
   (polars), :mod:`~c07_agents_systems.retrieval_tool` (c06's BM25), :mod:`~c07_agents_systems.sandbox`
   (Python in a limited child process), :mod:`~c07_agents_systems.tools` (the tool box);
-  agents: :mod:`~c07_agents_systems.agents` (Planner, Executor, Reviewer);
+  agents: :mod:`~c07_agents_systems.agents` (Planner, Executor, Reviewer) and
+  :mod:`~c07_agents_systems.retry` (retries with exponential back-off);
 * c07.3 :mod:`~c07_agents_systems.actions` (structured actions, schemas, parsing),
   :mod:`~c07_agents_systems.prompts`, :mod:`~c07_agents_systems.rule_policy`,
   :mod:`~c07_agents_systems.backends` (scripted, OpenAI-compatible, SmolLM2 via c05),
   :mod:`~c07_agents_systems.llm_policy`;
-* c07.4 :mod:`~c07_agents_systems.budget` (budgets, back-off), :mod:`~c07_agents_systems.faults`,
+* c07.4 :mod:`~c07_agents_systems.budget` (budgets), :mod:`~c07_agents_systems.faults`,
   :mod:`~c07_agents_systems.system` (the coordinator: one task, one run, one reason);
 * c07.5 :mod:`~c07_agents_systems.suite` (the task suite), :mod:`~c07_agents_systems.evaluate`
   (``python -m c07_agents_systems.evaluate``) and :mod:`~c07_agents_systems.records` (what it records);
@@ -51,7 +52,7 @@ from c07_agents_systems.backends import (
     ScriptedBackend,
     SmolLMBackend,
 )
-from c07_agents_systems.budget import Budget, BudgetExceededError, Meter, retry_with_backoff
+from c07_agents_systems.budget import Budget, BudgetExceededError, Meter
 from c07_agents_systems.bus import MailboxFullError, MessageBus, RequestTimeoutError, UnknownRecipientError
 from c07_agents_systems.calculator import CalculatorError, calculate
 from c07_agents_systems.faults import FaultInjector, FaultyPolicy
@@ -60,6 +61,7 @@ from c07_agents_systems.llm_policy import LLMPolicy
 from c07_agents_systems.messages import Message, Trace
 from c07_agents_systems.plots import plot_success_vs_cost, plot_trace
 from c07_agents_systems.retrieval_tool import RetrievalError, RetrievalTool, Town, make_towns
+from c07_agents_systems.retry import retry_with_backoff
 from c07_agents_systems.rule_policy import RulePolicy, parse_task
 from c07_agents_systems.sandbox import SandboxError, SnippetResult, run_snippet
 from c07_agents_systems.suite import FAMILIES, SuiteTask, make_suite

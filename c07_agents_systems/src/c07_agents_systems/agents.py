@@ -23,9 +23,10 @@ import re
 from typing import Any
 
 from c07_agents_systems.actions import Decision, Plan, Policy, Step, StepOutcome
-from c07_agents_systems.budget import BudgetExceededError, Meter, retry_with_backoff
+from c07_agents_systems.budget import BudgetExceededError, Meter
 from c07_agents_systems.bus import MessageBus
 from c07_agents_systems.messages import Message
+from c07_agents_systems.retry import retry_with_backoff
 from c07_agents_systems.tools import ToolBox, ToolError, numeric_value
 
 _REFERENCE = re.compile(r"\{s(\d+)\}")

@@ -1,4 +1,4 @@
-"""Budgets per task, and retries with exponential back-off.
+"""Budgets per task: steps, tokens, tool calls, wall time and cost.
 
 A run may spend at most so many *steps* (executions of a plan step or actions
 of a lone executor), *tokens* (prompt + completion, what a model would be billed
@@ -9,22 +9,15 @@ coordinator catches it and ends the run with the partial result and the reason
 (``"budget exceeded: tool_calls 12 > 12"``). A limit of None is unlimited; a
 limit of 0 ends the run before its first step.
 
-:func:`retry_with_backoff` retries a failing coroutine with delays
-``base, base*factor, base*factor**2...`` (capped at ``max_delay``), plus
-deterministic jitter from a seeded generator, so that many clients retrying at
-once do not retry in lock-step.
+Retries with exponential back-off live in :mod:`~c07_agents_systems.retry`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
 
-T = TypeVar("T")
 RESOURCES: tuple[str, ...] = ("steps", "tokens", "tool_calls", "wall_s", "cost")
 
 
@@ -114,33 +107,3 @@ class Meter:
     def remaining_s(self) -> float | None:
         """Seconds of wall time left (None when unlimited)."""
         return None if self.budget.wall_s is None else max(0.0, self.budget.wall_s - self.wall_s)
-
-
-async def retry_with_backoff(attempt: Callable[[], Awaitable[T]], *, attempts: int = 3, base_delay_s: float = 0.001,
-                             factor: float = 2.0, max_delay_s: float = 1.0, jitter: float = 0.1,
-                             retry_on: tuple[type[BaseException], ...] = (Exception,),
-                             rng: random.Random | None = None,
-                             on_retry: Callable[[int, BaseException, float], None] | None = None) -> tuple[T, int]:
-    """Await ``attempt()`` until it succeeds, at most ``attempts`` times; return (result, attempts used).
-
-    Between tries it sleeps ``min(max_delay_s, base_delay_s * factor**i) * (1 + jitter * u)``, u in [0, 1).
-    An exception not in ``retry_on`` propagates at once; after the last try the last error propagates.
-    """
-    # BEGIN SOLUTION c07.4: validate; loop; sleep with exponential, capped, jittered delays
-    if attempts < 1:
-        raise ValueError(f"attempts must be at least 1, got {attempts}")
-    if base_delay_s < 0 or factor < 1 or max_delay_s < 0:
-        raise ValueError("need base_delay_s >= 0, factor >= 1 and max_delay_s >= 0")
-    rng = rng or random.Random(0)
-    for i in range(attempts):
-        try:
-            return await attempt(), i + 1
-        except retry_on as err:
-            if i == attempts - 1:
-                raise
-            delay = min(max_delay_s, base_delay_s * factor**i) * (1.0 + jitter * rng.random())
-            if on_retry is not None:
-                on_retry(i + 1, err, delay)
-            await asyncio.sleep(delay)
-    raise AssertionError("unreachable")  # the loop returns or raises
-    # END SOLUTION
