@@ -58,11 +58,11 @@ notebooks: $(STAMP)  ## a companion notebook per module in build/notebooks (shee
 # except with --quantization q4_1 (the GGUF file's own blocks, which no adapter can change).
 SERVE_ADAPTER := $(wildcard build/c05_lora/adapter.safetensors)
 serve: $(STAMP)  ## the RAG capstone (c08) on http://127.0.0.1:8008: XQuAD, SmolLM2 (+ LoRA when built); ARGS add flags
-	$(BIN)/python -m c08_serving_ops.serve --collection xquad --generation --torch-threads 2 \
+	$(BIN)/python -m c08_serving_ops.server.serve --collection xquad --generation --torch-threads 2 \
 	  --index-path build/serve/xquad-index $(if $(and $(SERVE_ADAPTER),$(if $(findstring q4_1,$(ARGS)),,yes)),--adapter-path $(SERVE_ADAPTER)) $(ARGS)
 
 demo: $(STAMP)  ## c08's chat page in headless Chromium, as c08_serving_ops/docs/demo.gif; ARGS="--question ..."
-	$(BIN)/python -m c08_serving_ops.screencast --out c08_serving_ops/docs/demo.gif $(ARGS) -- --torch-threads 2 \
+	$(BIN)/python -m c08_serving_ops.tools.screencast --out c08_serving_ops/docs/demo.gif $(ARGS) -- --torch-threads 2 \
 	  --index-path build/serve/xquad-index $(if $(SERVE_ADAPTER),--adapter-path $(SERVE_ADAPTER))
 
 dist: $(STAMP)  ## wheels and sdists of the grader and every module in dist/, checked by twine

@@ -255,3 +255,50 @@ def check_import_circles(module: Module) -> list[Violation]:
     """Every import circle inside ``module``'s package (none when it has no ``src/<package>`` yet)."""
     package_dir = module.root / "src" / module.package
     return check_package_circles(package_dir, module.id) if package_dir.is_dir() else []
+
+
+# A module whose package has subpackages declares them here, lowest first: a part may import the parts before
+# it, never one after it. Top-level modules (the entry points: ``__init__``, ``bench``, ``report``) sit above
+# every part. A package with subpackages that are not declared is itself a violation, so new parts are covered.
+PACKAGE_LAYERS: dict[str, tuple[str, ...]] = {
+    "c08": ("core", "search", "generation", "rag", "server", "tools"),
+}
+
+
+def subpackages(package_dir: Path) -> list[str]:
+    return sorted(p.name for p in package_dir.iterdir() if (p / "__init__.py").is_file())
+
+
+def check_package_layers(package_dir: Path, layers: tuple[str, ...], owner: str) -> list[Violation]:
+    """Every import from a part into a later (higher) part, and every subpackage missing from ``layers``."""
+    found = [Violation(package_dir / part / "__init__.py", 1, f"{owner}'s part {part!r} is not in its declared "
+                       f"layers {list(layers)}") for part in subpackages(package_dir) if part not in layers]
+    rank = {part: i for i, part in enumerate(layers)}
+    top = package_dir.name
+
+    def part_of(dotted: str) -> int:
+        parts = dotted.split(".")
+        if len(parts) > 2 and parts[0] == top and parts[1] in rank:
+            return rank[parts[1]]
+        return len(layers)  # a top-level module: above every part
+
+    for edge in import_edges(package_dir):
+        source, target = part_of(edge.source), part_of(edge.target)
+        if target > source:
+            lower = layers[source]
+            higher = layers[target] if target < len(layers) else "the top-level modules"
+            found.append(Violation(edge.path, edge.line, f"{owner}: {edge.source} (part {lower!r}) imports "
+                                   f"{edge.target} ({higher!r}), a later part"))
+    return found
+
+
+def check_module_layers(module: Module) -> list[Violation]:
+    """The layers of ``module``'s subpackages (none to check for a flat package)."""
+    package_dir = module.root / "src" / module.package
+    if not package_dir.is_dir():
+        return []
+    layers = PACKAGE_LAYERS.get(module.id)
+    if layers is None:
+        return [Violation(package_dir / part / "__init__.py", 1, f"{module.id} has subpackages but no declared "
+                          "layers (tests/course_layering.py PACKAGE_LAYERS)") for part in subpackages(package_dir)]
+    return check_package_layers(package_dir, layers, module.id)

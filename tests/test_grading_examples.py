@@ -22,9 +22,9 @@ EXAMPLES = REPO / "docs" / "grading"
 SHARD_ARG = re.compile(r"--shard\s+\"?(.+?)/(\d+)\"?\s")
 
 
-def deploy_check():  # -> the c08_serving_ops.deploy_check module
+def deploy_check():  # -> the c08_serving_ops.tools.deploy_check module
     return pytest.importorskip(
-        "c08_serving_ops.deploy_check",
+        "c08_serving_ops.tools.deploy_check",
         reason="the Kubernetes schemas come with c08's dependencies (kubernetes-validate): `make setup` installs them",
     )
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from course_layering import check_import_circles, check_layering, check_package_circles
+from course_layering import (
+    check_import_circles,
+    check_layering,
+    check_module_layers,
+    check_package_circles,
+    check_package_layers,
+)
 
 from curriculum.manifest import discover_modules
 
@@ -61,4 +67,29 @@ def test_planted_circles_are_each_caught():
         "c02_mid/src/c02_mid/report.py:3: c02 has an import circle among report.py, rows.py: "
         "report.py:3 -> rows.py:9 -> report.py",
         # typed_a <-> typed_b is not reported: typed_a's import of typed_b is under ``if TYPE_CHECKING:``
+    ]
+
+
+@pytest.mark.parametrize("module_id", [m.id for m in discover_modules(REPO)])
+def test_subpackages_form_layers(module_id: str) -> None:
+    """A package split into parts (c08: core < search < generation < rag < server < tools) never imports upwards."""
+    module = next(m for m in discover_modules(REPO) if m.id == module_id)
+    violations = check_module_layers(module)
+    assert not violations, "\n".join(map(str, violations))
+
+
+def test_a_planted_upward_import_and_an_undeclared_part_are_caught(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    for part, source in {"low": "from pkg.high import thing\n", "high": "thing = 1\n", "extra": ""}.items():
+        (package / part).mkdir(parents=True)
+        (package / part / "__init__.py").write_text("")
+        (package / part / "mod.py").write_text(source)
+    (package / "__init__.py").write_text("from pkg.low import mod\n")  # the top may import any part
+    (package / "high" / "mod.py").write_text("from pkg.low.mod import x\nthing = 1\n")  # downwards: allowed
+    (package / "low" / "mod.py").write_text("x = 0\n\n\ndef later():\n    from pkg.high.mod import thing\n"
+                                            "    return thing\n")
+    found = sorted(str(v.rule) for v in check_package_layers(package, ("low", "high"), "c99"))
+    assert found == [
+        "c99's part 'extra' is not in its declared layers ['low', 'high']",
+        "c99: pkg.low.mod (part 'low') imports pkg.high.mod ('high'), a later part",
     ]

@@ -107,4 +107,5 @@ def test_a_relative_out_folder_is_read_back(course: Path, submissions: Path, tmp
     only_alice = tmp_path / "one"
     shutil.copytree(submissions / "alice", only_alice / "alice")
     assert main(["--course", str(course), "grade", "--submissions", "one", "--out", "relative"]) == 0
-    assert (tmp_path / "relative/grades.csv").read_text().splitlines()[1] == "alice,10.0,5.0,5.0,20.0,20.0,100.0,complete"
+    grades = (tmp_path / "relative/grades.csv").read_text().splitlines()
+    assert grades[1] == "alice,10.0,5.0,5.0,20.0,20.0,100.0,complete"

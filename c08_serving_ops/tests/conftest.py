@@ -6,7 +6,7 @@
 * ``app_server``: a factory of more apps *sharing live's loaded components* (so they start in
   milliseconds): each with its own settings (quota, keys, limits) and, optionally, a loader
   that blocks or fails.
-* ``smoke_server`` (``http_smoke.py``): the real ``python -m c08_serving_ops.serve`` process
+* ``smoke_server`` (``http_smoke.py``): the real ``python -m c08_serving_ops.server.serve`` process
   (generation on: part 2's streaming tests talk to it too).
 * ``llm`` (part 2): SmolLM2 from c05, loaded once; ``gen_server``: a factory of apps over live's
   components plus ``llm``, with generation on (each with its own limits).
@@ -32,12 +32,13 @@ import pytest
 import torch
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from c08_serving_ops.app import create_app
-from c08_serving_ops.logs import configure_logging
-from c08_serving_ops.process import ServerProcess
-from c08_serving_ops.serve import DrainingServer, bind, build_server
-from c08_serving_ops.service import Components, Loader, Phase, Service, load_components
-from c08_serving_ops.settings import Settings
+from c08_serving_ops.core.logs import configure_logging
+from c08_serving_ops.core.settings import Settings
+from c08_serving_ops.search.components import Components, Loader
+from c08_serving_ops.server.app import create_app
+from c08_serving_ops.server.serve import DrainingServer, bind, build_server
+from c08_serving_ops.server.service import Phase, Service, load_components
+from c08_serving_ops.tools.process import ServerProcess
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

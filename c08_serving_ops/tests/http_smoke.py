@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from c06_retrieval_tools import Collection, Document, write_beir
-from c08_serving_ops.process import ServerProcess
+from c08_serving_ops.tools.process import ServerProcess
 
 pytestmark = pytest.mark.task("c08.8")
 

@@ -13,7 +13,7 @@ import warnings
 
 from fastapi import APIRouter
 
-from c08_serving_ops import app, serve
+from c08_serving_ops.server import app, serve
 
 failing = APIRouter()
 

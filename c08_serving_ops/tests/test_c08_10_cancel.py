@@ -18,8 +18,8 @@ import pytest
 from conftest import AppServer, generation_loader, make_settings, start_app
 
 from c05_nlp_transformers.chat import ChatModel
-from c08_serving_ops.generation import Generation, GenerationEngine, GenerationParams
-from c08_serving_ops.sse import parse_sse
+from c08_serving_ops.core.sse import parse_sse
+from c08_serving_ops.generation.engine import Generation, GenerationEngine, GenerationParams
 
 pytestmark = pytest.mark.task("c08.10")
 

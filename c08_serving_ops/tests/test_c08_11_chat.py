@@ -13,7 +13,7 @@ import openai
 import pytest
 from conftest import AppServer, generation_loader, make_settings, start_app
 
-from c08_serving_ops.sse import parse_sse
+from c08_serving_ops.core.sse import parse_sse
 
 pytestmark = pytest.mark.task("c08.11")
 

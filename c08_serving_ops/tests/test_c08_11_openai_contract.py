@@ -210,7 +210,7 @@ def test_limits_and_the_context_are_400_naming_the_field(server: AppServer) -> N
 
 
 def test_a_stream_error_is_an_openai_error_chunk(server: AppServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    from c08_serving_ops.generation import GenerationEngine
+    from c08_serving_ops.generation.engine import GenerationEngine
 
     async def broken(self: Any, generation: Any) -> Any:
         raise RuntimeError("the model broke")

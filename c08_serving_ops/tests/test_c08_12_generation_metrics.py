@@ -16,8 +16,8 @@ import pytest
 from conftest import AppServer
 from prometheus_client import CollectorRegistry
 
-from c08_serving_ops import bench_generation
-from c08_serving_ops.gen_metrics import GenerationMetrics, Timings
+from c08_serving_ops.generation.gen_metrics import GenerationMetrics, Timings
+from c08_serving_ops.tools import bench_generation
 
 pytestmark = pytest.mark.task("c08.12")
 

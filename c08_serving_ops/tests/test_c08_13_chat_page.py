@@ -18,7 +18,7 @@ import pytest
 from conftest import AppServer, generation_loader, make_settings, start_app
 from PIL import Image, ImageSequence
 
-from c08_serving_ops.screencast import address_limit_blocks, browser, find_browser, record, write_gif
+from c08_serving_ops.tools.screencast import address_limit_blocks, browser, find_browser, record, write_gif
 
 pytestmark = pytest.mark.task("c08.13")
 

@@ -13,9 +13,9 @@ import pytest
 from conftest import AppServer, generation_loader, make_settings, start_app
 
 from c05_nlp_transformers.llama_tokenizer import apply_chat_template
-from c08_serving_ops.fuzz import fuzz
-from c08_serving_ops.rag import Passage, attribute, build_prompt, citations, extractive_answer, sentences
-from c08_serving_ops.sse import parse_sse
+from c08_serving_ops.core.sse import parse_sse
+from c08_serving_ops.rag.prompt import Passage, attribute, build_prompt, citations, extractive_answer, sentences
+from c08_serving_ops.tools.fuzz import fuzz
 
 pytestmark = pytest.mark.task("c08.13")
 

@@ -23,8 +23,8 @@ import pytest
 from conftest import AppServer, generation_loader, make_settings, start_app
 
 from c08_serving_ops import report
-from c08_serving_ops import report_measure as rm
-from c08_serving_ops.rag_scores import Row
+from c08_serving_ops.rag.scores import Row
+from c08_serving_ops.tools import report_measure as rm
 
 pytestmark = pytest.mark.task("c08.13")
 
@@ -75,7 +75,7 @@ def test_the_page_states_command_date_window_and_links_its_plots(run: tuple[dict
     for name in report.PNG_NAMES:
         assert (out / name).read_bytes().startswith(PNG_SIGNATURE) and f"]({name})" in text
     assert (out / "report.json").read_text(encoding="utf-8") == json.dumps(results, indent=1) + "\n"
-    assert "python -m c08_serving_ops.evaluate_rag" in text.split("## RAG quality")[1]  # how to get the rows
+    assert "python -m c08_serving_ops.rag.evaluate" in text.split("## RAG quality")[1]  # how to get the rows
     assert re.search(r"\*\*\$\d+\.\d{5} per 1000 generated tokens\*\*", text)
     rss = results["rss_mib"]
     assert 0 < rss["start"] <= rss["peak_sampled"] and rss["end"] <= rss["peak_sampled"] and rss["samples"] >= 2

@@ -16,7 +16,8 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from c08_serving_ops.deploy_check import (
+from c08_serving_ops.core.settings import Settings
+from c08_serving_ops.tools.deploy_check import (
     KUBERNETES_VERSION,
     MEMORY_HEADROOM,
     RSS_PEAK_MIB,
@@ -29,7 +30,6 @@ from c08_serving_ops.deploy_check import (
     parse_quantity,
     validate_manifests,
 )
-from c08_serving_ops.settings import Settings
 
 pytestmark = pytest.mark.task("c08.14")
 
@@ -207,9 +207,10 @@ def test_dockerfile_agrees_with_the_manifests_and_serve() -> None:
 def test_dockerfile_instructions_and_commands() -> None:
     text = "# comment\nFROM a AS b\nRUN x \\\n  # inside\n  && y\n\ncmd python -m m\n"
     assert dockerfile_instructions(text) == [("FROM", "a AS b"), ("RUN", "x && y"), ("CMD", "python -m m")]
-    assert command_of('["python", "-m", "c08_serving_ops.serve"]') == ["python", "-m", "c08_serving_ops.serve"]
-    assert command_of("python -m c08_serving_ops.serve --host '0.0.0.0'") == [
-        "python", "-m", "c08_serving_ops.serve", "--host", "0.0.0.0"]
+    serve = ["python", "-m", "c08_serving_ops.server.serve"]
+    assert command_of('["python", "-m", "c08_serving_ops.server.serve"]') == serve
+    assert command_of("python -m c08_serving_ops.server.serve --host '0.0.0.0'") == [
+        "python", "-m", "c08_serving_ops.server.serve", "--host", "0.0.0.0"]
 
 
 def edit(text: str, old: str, new: str) -> str:
@@ -217,7 +218,7 @@ def edit(text: str, old: str, new: str) -> str:
     return text.replace(old, new)
 
 
-CMD = 'CMD ["python", "-m", "c08_serving_ops.serve", "--host", "0.0.0.0", "--port", "8008"]'
+CMD = 'CMD ["python", "-m", "c08_serving_ops.server.serve", "--host", "0.0.0.0", "--port", "8008"]'
 
 
 @pytest.mark.parametrize(("old", "new", "expected"), [
@@ -238,7 +239,8 @@ CMD = 'CMD ["python", "-m", "c08_serving_ops.serve", "--host", "0.0.0.0", "--por
      "CMD must bind --host 0.0.0.0 (127.0.0.1 is unreachable from outside a container)"),
     (CMD, CMD.replace('"--port"', '"--listen-port"'),
      "serve.py does not accept the flags ['--host', '0.0.0.0', '--listen-port', '8008']"),
-    (CMD, 'CMD ["uvicorn", "c08_serving_ops.app:create_app"]', "CMD must run python -m c08_serving_ops.serve"),
+    (CMD, 'CMD ["uvicorn", "c08_serving_ops.server.app:create_app"]',
+     "CMD must run python -m c08_serving_ops.server.serve"),
     (CMD, "", "no CMD"),
 ])
 def test_check_dockerfile_finds_each_problem(old: str, new: str, expected: str | None) -> None:

@@ -17,15 +17,15 @@ from typing import Any
 import pytest
 from conftest import AppServer
 
-from c08_serving_ops import evaluate_rag
-from c08_serving_ops.evaluate_rag import evaluate, sample
-from c08_serving_ops.evaluate_served import evaluate_served
-from c08_serving_ops.rag import Passage
-from c08_serving_ops.rag_report import markdown, plot
-from c08_serving_ops.rag_scores import Answer, Retrieved, Row, confidence, pareto_front, route, score
-from c08_serving_ops.service import Components, load_search_components
-from c08_serving_ops.settings import Settings
-from c08_serving_ops.xquad import RagQuestion, held_out_questions, load_named_collection, load_xquad_collection
+from c08_serving_ops.core.settings import Settings
+from c08_serving_ops.rag import evaluate as evaluate_rag
+from c08_serving_ops.rag.evaluate import evaluate, sample
+from c08_serving_ops.rag.evaluate_served import evaluate_served
+from c08_serving_ops.rag.prompt import Passage
+from c08_serving_ops.rag.scores import Answer, Retrieved, Row, confidence, pareto_front, route, score
+from c08_serving_ops.rag.tables import markdown, plot
+from c08_serving_ops.search.components import Components, load_search_components
+from c08_serving_ops.search.xquad import RagQuestion, held_out_questions, load_named_collection, load_xquad_collection
 
 pytestmark = pytest.mark.task("c08.15")
 

@@ -11,10 +11,11 @@ from conftest import AppServer, make_settings, shared_loader, start_app
 from pydantic import ValidationError
 
 from c06_retrieval_tools import Collection, Document, write_beir
-from c08_serving_ops import serve
-from c08_serving_ops.documents import DocumentStore
-from c08_serving_ops.embedder import Embedder
-from c08_serving_ops.service import Components, Phase, Settings, load_components
+from c08_serving_ops.search.components import Components
+from c08_serving_ops.search.documents import DocumentStore
+from c08_serving_ops.search.embedder import Embedder
+from c08_serving_ops.server import serve
+from c08_serving_ops.server.service import Phase, Settings, load_components
 
 pytestmark = pytest.mark.task("c08.1")
 
@@ -143,8 +144,8 @@ def test_the_shutdown_signal_handler_only_flips_the_phase(tmp_path: Path) -> Non
     a request's access line left the process hung). So handle_exit writes nothing; Service.stop logs."""
     from conftest import LOGS
 
-    from c08_serving_ops.app import create_app
-    from c08_serving_ops.serve import build_server
+    from c08_serving_ops.server.app import create_app
+    from c08_serving_ops.server.serve import build_server
 
     settings = make_settings(tmp_path)
     app = create_app(settings)

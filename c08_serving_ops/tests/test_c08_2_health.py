@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from conftest import AppServer
 
-from c08_serving_ops.service import Phase
+from c08_serving_ops.server.service import Phase
 
 pytestmark = pytest.mark.task("c08.2")
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from conftest import AppServer
 
-from c08_serving_ops.batcher import MicroBatcher
+from c08_serving_ops.search.batcher import MicroBatcher
 
 pytestmark = pytest.mark.task("c08.2")
 

@@ -10,7 +10,7 @@ from conftest import AppServer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from c08_serving_ops.limiter import OverloadGuard, RateLimiter, TokenBucket, retry_after_header
+from c08_serving_ops.core.limiter import OverloadGuard, RateLimiter, TokenBucket, retry_after_header
 
 pytestmark = pytest.mark.task("c08.3")
 

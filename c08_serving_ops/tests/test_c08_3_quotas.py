@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from conftest import AppServer
 
-from c08_serving_ops import middleware
-from c08_serving_ops.limiter import EVICTION_SCAN, RateLimiter
-from c08_serving_ops.middleware import client_address, key_matches, parse_networks
-from c08_serving_ops.settings import Settings
+from c08_serving_ops.core.limiter import EVICTION_SCAN, RateLimiter
+from c08_serving_ops.core.settings import Settings
+from c08_serving_ops.server import middleware
+from c08_serving_ops.server.middleware import client_address, key_matches, parse_networks
 
 pytestmark = pytest.mark.task("c08.3")
 

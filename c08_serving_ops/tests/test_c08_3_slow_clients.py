@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterator
 import pytest
 from conftest import START_TIMEOUT_S, AppServer
 
-from c08_serving_ops.connections import ConnectionTracker, raw_json_response
-from c08_serving_ops.process import ServerProcess
-from c08_serving_ops.slowloris import HALF_BODY, holding, markdown, measure, open_held, parse_args, status_of
+from c08_serving_ops.server.connections import ConnectionTracker, raw_json_response
+from c08_serving_ops.tools.process import ServerProcess
+from c08_serving_ops.tools.slowloris import HALF_BODY, holding, markdown, measure, open_held, parse_args, status_of
 
 pytestmark = pytest.mark.task("c08.3")
 

@@ -15,9 +15,9 @@ import pytest
 from conftest import AppServer, SharedComponents, make_settings, start_app
 
 from c06_retrieval_tools import load_cranfield
-from c08_serving_ops.batcher import MicroBatcher, QueueFullError, padded_tokens
-from c08_serving_ops.embedder import Embedder
-from c08_serving_ops.settings import Settings
+from c08_serving_ops.core.settings import Settings
+from c08_serving_ops.search.batcher import MicroBatcher, QueueFullError, padded_tokens
+from c08_serving_ops.search.embedder import Embedder
 
 pytestmark = pytest.mark.task("c08.4")
 

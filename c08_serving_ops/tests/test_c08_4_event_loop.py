@@ -12,8 +12,8 @@ from conftest import AppServer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from c08_serving_ops.embedder import HEAD_CHARS_PER_TOKEN, Embedder, head_of
-from c08_serving_ops.loop_stall import big_text, measure_stall, parse_args
+from c08_serving_ops.search.embedder import HEAD_CHARS_PER_TOKEN, Embedder, head_of
+from c08_serving_ops.tools.loop_stall import big_text, measure_stall, parse_args
 
 pytestmark = pytest.mark.task("c08.4")
 

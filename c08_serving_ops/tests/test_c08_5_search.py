@@ -19,9 +19,9 @@ from c06_retrieval_tools import (
     load_cranfield,
     reciprocal_rank_fusion,
 )
-from c08_serving_ops.cache import TTLCache, normalise_request
-from c08_serving_ops.documents import IndexWriteError, StoredDocument, matches
-from c08_serving_ops.search import SearchEngine
+from c08_serving_ops.search.cache import TTLCache, normalise_request
+from c08_serving_ops.search.documents import IndexWriteError, StoredDocument, matches
+from c08_serving_ops.search.engine import SearchEngine
 
 pytestmark = pytest.mark.task("c08.5")
 
@@ -257,9 +257,9 @@ def test_the_route_takes_its_components_from_a_dependency(live: AppServer) -> No
     """``Ready`` is a FastAPI dependency: a test swaps the search engine without touching the service."""
     import dataclasses
 
-    from c08_serving_ops.api import ready_components
-    from c08_serving_ops.search import SearchHit
-    from c08_serving_ops.service import Components
+    from c08_serving_ops.search.components import Components
+    from c08_serving_ops.search.engine import SearchHit
+    from c08_serving_ops.server.api import ready_components
 
     asked: list[dict[str, Any]] = []
 

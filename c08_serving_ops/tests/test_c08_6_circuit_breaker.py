@@ -15,8 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from c08_serving_ops.breaker import BreakerPolicy, BreakerRegistry, CircuitBreaker, CircuitOpenError, CircuitState
-from c08_serving_ops.client import ResilientClient, RetryPolicy
+from c08_serving_ops.core.breaker import BreakerPolicy, BreakerRegistry, CircuitBreaker, CircuitOpenError, CircuitState
+from c08_serving_ops.tools.client import ResilientClient, RetryPolicy
 
 pytestmark = pytest.mark.task("c08.6")
 

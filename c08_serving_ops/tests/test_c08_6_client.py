@@ -17,9 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from c08_serving_ops import client as cli
-from c08_serving_ops.client import ResilientClient, RetryPolicy, parse_retry_after
-from c08_serving_ops.serve import bind
+from c08_serving_ops.server.serve import bind
+from c08_serving_ops.tools import client as cli
+from c08_serving_ops.tools.client import ResilientClient, RetryPolicy, parse_retry_after
 
 pytestmark = pytest.mark.task("c08.6")
 

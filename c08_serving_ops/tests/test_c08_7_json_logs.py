@@ -19,8 +19,8 @@ import httpx
 import pytest
 from conftest import LOGS, START_TIMEOUT_S
 
-from c08_serving_ops.logs import configure_logging
-from c08_serving_ops.process import ServerProcess
+from c08_serving_ops.core.logs import configure_logging
+from c08_serving_ops.tools.process import ServerProcess
 
 pytestmark = pytest.mark.task("c08.7")
 

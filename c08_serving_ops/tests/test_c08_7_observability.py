@@ -12,8 +12,8 @@ import pytest
 from conftest import LOGS, AppServer
 from prometheus_client.parser import text_string_to_metric_families
 
-from c08_serving_ops.logs import configure_logging
-from c08_serving_ops.tracing import make_tracer_provider
+from c08_serving_ops.core.logs import configure_logging
+from c08_serving_ops.core.tracing import make_tracer_provider
 
 pytestmark = pytest.mark.task("c08.7")
 
@@ -43,7 +43,7 @@ def test_configure_logging_writes_json_lines() -> None:
     stream = io.StringIO()
     try:
         configure_logging("warning", stream)
-        from c08_serving_ops.logs import get_logger
+        from c08_serving_ops.core.logs import get_logger
         get_logger().info("hidden")
         get_logger().warning("shown", n=1)
         lines = [json.loads(line) for line in stream.getvalue().splitlines()]

@@ -19,9 +19,10 @@ from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from c06_retrieval_tools import load_cranfield
-from c08_serving_ops import bench, soak
-from c08_serving_ops.loadgen import BodyFn, LoadResult, check_loopback, percentile, run_load, run_rate
-from c08_serving_ops.process import ServerProcess
+from c08_serving_ops import bench
+from c08_serving_ops.tools import soak
+from c08_serving_ops.tools.loadgen import BodyFn, LoadResult, check_loopback, percentile, run_load, run_rate
+from c08_serving_ops.tools.process import ServerProcess
 
 pytestmark = pytest.mark.task("c08.8")
 

@@ -21,12 +21,12 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from c06_retrieval_tools import Collection, Document
-from c08_serving_ops.documents import DocumentStore
-from c08_serving_ops.fuzz import CHECK_NAMES, fuzz
-from c08_serving_ops.schemas import NOT_BLANK, SAFE_INT, EmbedRequest, SearchRequest, check_text
-from c08_serving_ops.search import SearchEngine
-from c08_serving_ops.service import Components
-from c08_serving_ops.settings import Settings
+from c08_serving_ops.core.schemas import NOT_BLANK, SAFE_INT, EmbedRequest, SearchRequest, check_text
+from c08_serving_ops.core.settings import Settings
+from c08_serving_ops.search.components import Components
+from c08_serving_ops.search.documents import DocumentStore
+from c08_serving_ops.search.engine import SearchEngine
+from c08_serving_ops.tools.fuzz import CHECK_NAMES, fuzz
 
 pytestmark = pytest.mark.task("c08.8")
 
@@ -135,7 +135,7 @@ def test_integers_are_json_safe() -> None:
     with pytest.raises(ValueError):
         SearchRequest.model_validate({"query": "q", "top_k": "5"})  # strings stay refused
     body = {"documents": [{"id": "a", "text": "t", "metadata": {"n": SAFE_INT + 1}}]}
-    from c08_serving_ops.schemas import DocumentsRequest
+    from c08_serving_ops.core.schemas import DocumentsRequest
 
     with pytest.raises(ValueError):
         DocumentsRequest.model_validate(body)

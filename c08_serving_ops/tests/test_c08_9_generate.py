@@ -16,9 +16,9 @@ from conftest import SMOKE_KEYS, AppServer
 from c05_nlp_transformers.inference import generate_tokens
 from c05_nlp_transformers.llama_tokenizer import apply_chat_template
 from c05_nlp_transformers.sampling import SamplingConfig
-from c08_serving_ops.fuzz import fuzz
-from c08_serving_ops.process import ServerProcess
-from c08_serving_ops.sse import parse_sse, sse_event
+from c08_serving_ops.core.sse import parse_sse, sse_event
+from c08_serving_ops.tools.fuzz import fuzz
+from c08_serving_ops.tools.process import ServerProcess
 
 pytestmark = pytest.mark.task("c08.9")
 
@@ -219,7 +219,7 @@ def test_load_llm_serves_the_quantised_model(llm: Any, tmp_path: Any) -> None:
     from conftest import make_settings
 
     from c05_nlp_transformers.quant_llama import BlockLinear
-    from c08_serving_ops.generation import load_llm
+    from c08_serving_ops.generation.engine import load_llm
 
     chat = load_llm(make_settings(tmp_path, generation=True, quantization="q4_1", torch_threads=1))
     assert isinstance(chat.model.layers[0].self_attn.q_proj, BlockLinear)  # the file's Q4_1 blocks, in place

@@ -1,39 +1,38 @@
-"""c08: serving and operations, part 1: the serving core behind /embed and /search.
+"""c08: serving and operations, from the serving core to the RAG capstone.
 
-One concept per file, in the order of the tasks:
+The package is six parts, each allowed to import only the parts listed before it (a course test
+checks the layers and that no import circle exists):
 
-* c08.1 :mod:`~c08_serving_ops.settings` (typed settings: file, environment),
-  :mod:`~c08_serving_ops.errors` (one JSON error shape), :mod:`~c08_serving_ops.app` (the factory and
-  lifespan), :mod:`~c08_serving_ops.serve` (uvicorn, graceful drain), :mod:`~c08_serving_ops.documents`
-  (opening or building the indexes);
-* c08.2 :mod:`~c08_serving_ops.service` (phases: loading, ready, draining, broken), the probes in
-  :mod:`~c08_serving_ops.api`;
-* c08.3 :mod:`~c08_serving_ops.limiter` (token buckets, overload guard), :mod:`~c08_serving_ops.middleware` (guards);
-* c08.4 :mod:`~c08_serving_ops.embedder` (MiniLM: tokenize + forward), :mod:`~c08_serving_ops.batcher` (batches);
-* c08.5 :mod:`~c08_serving_ops.search`, :mod:`~c08_serving_ops.cache`, :mod:`~c08_serving_ops.reranker`,
-  :mod:`~c08_serving_ops.documents`, :mod:`~c08_serving_ops.text_index`, :mod:`~c08_serving_ops.vectors`;
-* c08.6 :mod:`~c08_serving_ops.client` (``python -m c08_serving_ops.client``);
-* c08.7 :mod:`~c08_serving_ops.logs`, :mod:`~c08_serving_ops.tracing`, :mod:`~c08_serving_ops.metrics`;
-* c08.8 :mod:`~c08_serving_ops.process` (the server as a child process), :mod:`~c08_serving_ops.loadgen`,
-  :mod:`~c08_serving_ops.fuzz`, :mod:`~c08_serving_ops.bench` (``make bench``).
+* :mod:`~c08_serving_ops.core`: settings, errors and request schemas, logs, metrics, tracing,
+  server-sent events, rate limits, the circuit breaker (c08.1, c08.3, c08.6, c08.7);
+* :mod:`~c08_serving_ops.search`: the embedder and its micro-batcher, the document store, the hybrid
+  search engine, the cache, the reranker, XQuAD and the loaded components (c08.1, c08.4, c08.5, c08.15);
+* :mod:`~c08_serving_ops.generation`: the engine that interleaves generations, its metrics, the chat
+  API's request models (c08.9-c08.12);
+* :mod:`~c08_serving_ops.rag`: the cited prompt, the one RAG pipeline, the evaluation (c08.13, c08.15);
+* :mod:`~c08_serving_ops.server`: the service and its life cycle, middleware, the routes and the app,
+  ``python -m c08_serving_ops.server.serve`` (c08.1-c08.5, c08.9-c08.13);
+* :mod:`~c08_serving_ops.tools`: client, load generator, fuzzer, soak and slow-client checks,
+  deployment check, screencast (c08.6, c08.8, c08.14).
 
-Part 2 (the RAG capstone: /generate, /v1/chat/completions, /rag) adds its routers to
-:func:`create_app`. The command-line modules (serve, client, bench) are not imported here.
+``bench.py`` and ``report.py`` (``make bench``, ``make report``) sit above every part. The names
+below are the package's public API; the command-line modules are not imported here.
 """
 
-from c08_serving_ops.app import create_app
-from c08_serving_ops.batcher import Job, MicroBatcher, QueueFullError
-from c08_serving_ops.cache import TTLCache, normalise_request
-from c08_serving_ops.documents import DocumentStore, IndexWriteError, StoredDocument
-from c08_serving_ops.embedder import Embedder
-from c08_serving_ops.errors import ServiceError, error_response
-from c08_serving_ops.limiter import Decision, OverloadGuard, RateLimiter, TokenBucket
-from c08_serving_ops.loadgen import LoadResult, percentile, run_load, run_rate
-from c08_serving_ops.metrics import ServiceMetrics
-from c08_serving_ops.process import ServerProcess
-from c08_serving_ops.search import SearchEngine, SearchHit
-from c08_serving_ops.service import Components, Phase, Service, load_components
-from c08_serving_ops.settings import Settings
+from c08_serving_ops.core.errors import ServiceError, error_response
+from c08_serving_ops.core.limiter import Decision, OverloadGuard, RateLimiter, TokenBucket
+from c08_serving_ops.core.metrics import ServiceMetrics
+from c08_serving_ops.core.settings import Settings
+from c08_serving_ops.search.batcher import Job, MicroBatcher, QueueFullError
+from c08_serving_ops.search.cache import TTLCache, normalise_request
+from c08_serving_ops.search.components import Components
+from c08_serving_ops.search.documents import DocumentStore, IndexWriteError, StoredDocument
+from c08_serving_ops.search.embedder import Embedder
+from c08_serving_ops.search.engine import SearchEngine, SearchHit
+from c08_serving_ops.server.app import create_app
+from c08_serving_ops.server.service import Phase, Service, load_components
+from c08_serving_ops.tools.loadgen import LoadResult, percentile, run_load, run_rate
+from c08_serving_ops.tools.process import ServerProcess
 
 __all__ = [
     "Components",

@@ -8,11 +8,11 @@ quotas raised so the limiter does not shape the load):
 2. **Batching**: /embed throughput at concurrency 32 with dynamic batching, then on a
    second server started with ``--no-batching``; the ratio (goal >= 3).
 3. **Fuzz**: schemathesis over the OpenAPI schema; no 5xx.
-4. **Soak** (:mod:`c08_serving_ops.soak`): a server started as ``make serve`` runs it (XQuAD,
+4. **Soak** (:mod:`c08_serving_ops.tools.soak`): a server started as ``make serve`` runs it (XQuAD,
    generation on, one API key), every route and bad inputs for ``--soak-minutes`` (default 2.5);
    its RSS at ready, at the peak, after the load, and the slope (MiB/min). Every answer must be the
    expected one and the slope under :data:`SLOPE_LIMIT_MIB_PER_MIN`.
-5. **Generation** (part 2, :mod:`c08_serving_ops.bench_generation`; ``--no-generation`` skips it):
+5. **Generation** (part 2, :mod:`c08_serving_ops.tools.bench_generation`; ``--no-generation`` skips it):
    streaming TTFT and inter-token latency at concurrency 1, 4, 8, the serving overhead, /rag by stage.
 
 Results print as Markdown tables (the README quotes them) and, with ``--json``, to a file.
@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from c06_retrieval_tools import load_cranfield
-from c08_serving_ops import bench_generation, soak
-from c08_serving_ops.fuzz import fuzz
-from c08_serving_ops.loadgen import BodyFn, LoadResult, run_load
-from c08_serving_ops.process import ServerProcess
+from c08_serving_ops.tools import bench_generation, soak
+from c08_serving_ops.tools.fuzz import fuzz
+from c08_serving_ops.tools.loadgen import BodyFn, LoadResult, run_load
+from c08_serving_ops.tools.process import ServerProcess
 
 UNLIMITED = {"C08_RATE_PER_S": "1000000", "C08_BURST": "1000000", "C08_MAX_IN_FLIGHT": "4096"}
 SLOPE_LIMIT_MIB_PER_MIN = 20.0  # the soak's leak detector (README: measured slopes)

@@ -1,7 +1,7 @@
 """The service's benchmark report: ``python -m c08_serving_ops.report [--out DIR] [--window S] ...``.
 
 Starts the real server as ``make serve`` does (XQuAD, SmolLM2 generation on, two torch threads;
-quotas lifted), measures it through HTTP (:mod:`c08_serving_ops.report_measure`) and writes, into
+quotas lifted), measures it through HTTP (:mod:`c08_serving_ops.tools.report_measure`) and writes, into
 ``c08_serving_ops/docs/`` by default:
 
 * ``report.md``: the command and the UTC date; latency p50/p95/p99 per route (/search, /embed, /rag
@@ -30,12 +30,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from c08_serving_ops import report_measure as rm
-from c08_serving_ops.process import ServerProcess
-from c08_serving_ops.soak import LIFTED, MAKE_SERVE_ARGS, MIB, RssSampler
+from c08_serving_ops.tools import report_measure as rm
+from c08_serving_ops.tools.process import ServerProcess
+from c08_serving_ops.tools.soak import LIFTED, MAKE_SERVE_ARGS, MIB, RssSampler
 
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "docs"
-RAG_EVAL = Path("build/c08_rag_eval/rag_eval.json")  # written by `python -m c08_serving_ops.evaluate_rag`
+RAG_EVAL = Path("build/c08_rag_eval/rag_eval.json")  # written by `python -m c08_serving_ops.rag.evaluate`
 # AWS EC2 on-demand, c7i.large (2 vCPU, Linux, us-east-1): $0.08925 per hour, i.e. per vCPU-hour:
 # https://aws.amazon.com/ec2/pricing/on-demand/ (list price; --usd-per-vcpu-hour for another)
 USD_PER_VCPU_HOUR = 0.08925 / 2
@@ -167,14 +167,14 @@ def rag_quality_lines(path: Path) -> list[str]:
     """The rows of ``evaluate_rag``'s JSON as its own table, or how to produce them."""
     if not path.is_file():
         return [f"No RAG evaluation at `{path}` when this page was written. `python -m "
-                "c08_serving_ops.evaluate_rag` writes it (recall@1/5, EM/F1, citations, latency, cost per "
+                "c08_serving_ops.rag.evaluate` writes it (recall@1/5, EM/F1, citations, latency, cost per "
                 "configuration; see the README's RAG evaluation); `make report` then adds its rows here."]
-    from c08_serving_ops.rag_report import markdown
-    from c08_serving_ops.rag_scores import Row
+    from c08_serving_ops.rag.scores import Row
+    from c08_serving_ops.rag.tables import markdown
 
     rows = [Row(**row) for row in json.loads(path.read_text(encoding="utf-8"))]
     written = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
-    return [f"From `{path}` (written {written:%Y-%m-%d %H:%M} UTC by `python -m c08_serving_ops.evaluate_rag`, "
+    return [f"From `{path}` (written {written:%Y-%m-%d %H:%M} UTC by `python -m c08_serving_ops.rag.evaluate`, "
             "a separate run in process on XQuAD's held-out questions):", "", markdown(rows)]
 
 
@@ -283,14 +283,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                       warmup_s=args.warmup, max_new_tokens=args.max_new_tokens, slo_ms=args.slo_ms,
                       stream_concurrencies=tuple(int(c) for c in args.stream_concurrency.split(",")),
                       usd_per_vcpu_hour=args.usd_per_vcpu_hour)
-    from c08_serving_ops.xquad import held_out_questions
+    from c08_serving_ops.search.xquad import held_out_questions
 
     texts = [q.question for q in held_out_questions()]
     date = dt.datetime.now(dt.UTC)
     with ServerProcess(MAKE_SERVE_ARGS, env=SERVER_ENV) as server:
         results = measure(server.url, server.pid, texts, options)
     results["date"] = f"{date:%Y-%m-%d %H:%M}"
-    results["server"] = ("python -m c08_serving_ops.serve " + " ".join(MAKE_SERVE_ARGS)
+    results["server"] = ("python -m c08_serving_ops.server.serve " + " ".join(MAKE_SERVE_ARGS)
                          + " (make serve's flags) with " + " ".join(f"{k}={v}" for k, v in SERVER_ENV.items()))
     markdown = write(results, args.out, " ".join(["python -m c08_serving_ops.report", *argv]), args.rag_eval)
     print(f"wrote {markdown}, {', '.join(PNG_NAMES)} and report.json")

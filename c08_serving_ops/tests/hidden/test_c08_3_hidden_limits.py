@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from c08_serving_ops.limiter import OverloadGuard, RateLimiter, TokenBucket
+from c08_serving_ops.core.limiter import OverloadGuard, RateLimiter, TokenBucket
 
 pytestmark = pytest.mark.task("c08.3")
 

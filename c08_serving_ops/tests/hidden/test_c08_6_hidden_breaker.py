@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from c08_serving_ops.breaker import BreakerPolicy, CircuitBreaker, CircuitOpenError, CircuitState
-from c08_serving_ops.client import ResilientClient, RetryPolicy
-from c08_serving_ops.serve import bind
+from c08_serving_ops.core.breaker import BreakerPolicy, CircuitBreaker, CircuitOpenError, CircuitState
+from c08_serving_ops.server.serve import bind
+from c08_serving_ops.tools.client import ResilientClient, RetryPolicy
 
 pytestmark = pytest.mark.task("c08.6")
 

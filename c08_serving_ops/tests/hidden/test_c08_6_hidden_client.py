@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from c08_serving_ops.client import ResilientClient, RetryPolicy
+from c08_serving_ops.tools.client import ResilientClient, RetryPolicy
 
 pytestmark = pytest.mark.task("c08.6")
 

@@ -18,7 +18,7 @@ answering and stops the traffic for a while:
 Outcomes of requests that were sent before the circuit opened and come back later are ignored
 while it is open or half-open: only the probe decides. The clock is injected (tests advance it
 instead of sleeping). One lock guards each breaker's state and is never held while a request is
-in flight: :class:`~c08_serving_ops.client.ResilientClient` is a synchronous ``httpx.Client``
+in flight: :class:`~c08_serving_ops.tools.client.ResilientClient` is a synchronous ``httpx.Client``
 that threads may share, and the lock makes ``acquire`` / ``record`` atomic between them.
 """
 

@@ -47,7 +47,7 @@ The shape is chosen where the response is sent, from the request's path (:class:
 so the middlewares, which refuse requests before any route runs, need not know which shape a path
 speaks: ``error_response(...)`` is right for both, and :func:`error_response_for` builds one for a
 known path. Refusals at the connection level, before a request line is read (the per-client
-connection cap, the header deadline: :mod:`c08_serving_ops.connections`), have no path yet and use
+connection cap, the header deadline: :mod:`c08_serving_ops.server.connections`), have no path yet and use
 the service's shape; the SDKs still raise by status.
 """
 
@@ -62,7 +62,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
-from c08_serving_ops.schemas import NOT_BLANK
+from c08_serving_ops.core.schemas import NOT_BLANK
 
 STATUS_TYPES = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
                 413: "payload_too_large", 422: "validation_error", 429: "rate_limited", 503: "not_ready"}

@@ -32,7 +32,7 @@ from pydantic_core import PydanticCustomError
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from c08_serving_ops.settings import Settings
+    from c08_serving_ops.core.settings import Settings
 
 MAX_QUERY_CHARS = 4096
 MAX_DOC_CHARS = 100_000

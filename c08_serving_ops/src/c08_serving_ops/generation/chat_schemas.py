@@ -30,8 +30,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from c08_serving_ops.generation import SEED_LIMIT
-from c08_serving_ops.schemas import Int, StopString, Strict
+from c08_serving_ops.core.schemas import Int, StopString, Strict
+from c08_serving_ops.generation.engine import SEED_LIMIT
 
 MAX_MESSAGES = 256
 MAX_CONTENT_CHARS = 100_000

@@ -27,8 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from c08_serving_ops.gen_metrics import GenerationMetrics
-from c08_serving_ops.settings import Settings
+from c08_serving_ops.core.settings import Settings
+from c08_serving_ops.generation.gen_metrics import GenerationMetrics
 
 if TYPE_CHECKING:
     from c05_nlp_transformers.chat import ChatModel

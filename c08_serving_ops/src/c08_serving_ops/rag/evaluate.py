@@ -1,8 +1,8 @@
-"""``python -m c08_serving_ops.evaluate_rag``: the RAG service's quality, latency and cost, per configuration.
+"""``python -m c08_serving_ops.rag.evaluate``: the RAG service's quality, latency and cost, per configuration.
 
-On XQuAD-en's held-out articles (:mod:`~c08_serving_ops.xquad`: all 240 paragraphs indexed, the
+On XQuAD-en's held-out articles (:mod:`~c08_serving_ops.search.xquad`: all 240 paragraphs indexed, the
 12 held-out articles' questions asked) every configuration answers the same seeded sample of
-questions through the service's own pieces (c06 hybrid retrieval, :mod:`~c08_serving_ops.rag`'s
+questions through the service's own pieces (c06 hybrid retrieval, :mod:`~c08_serving_ops.rag.prompt`'s
 budgeted prompt and citations, c05's SmolLM2):
 
 * ``extractive``: the best sentence of the top passage, no generation (cost 0 tokens);
@@ -20,7 +20,7 @@ prompt and generated tokens at ``--usd-per-1k-tokens``. The table goes to standa
 
 ``--url http://127.0.0.1:8008`` measures a running server over XQuAD instead (``make serve``):
 the same questions and scores through ``/search`` and ``/rag``, as a client sees them
-(:mod:`~c08_serving_ops.evaluate_served`).
+(:mod:`~c08_serving_ops.rag.evaluate_served`).
 """
 
 from __future__ import annotations
@@ -34,21 +34,21 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from c08_serving_ops.rag_pipeline import (
+from c08_serving_ops.core.settings import Settings
+from c08_serving_ops.rag.pipeline import (
     CitedAnswer,
     cite_answer,
     extractive_route,
     generation_prompt,
     retrieve_passages,
 )
-from c08_serving_ops.rag_report import markdown, plot
-from c08_serving_ops.rag_scores import PRICE, Answer, Retrieved, Row, confidence, pareto_front, route, score
-from c08_serving_ops.settings import Settings
-from c08_serving_ops.xquad import RagQuestion
+from c08_serving_ops.rag.scores import PRICE, Answer, Retrieved, Row, confidence, pareto_front, route, score
+from c08_serving_ops.rag.tables import markdown, plot
+from c08_serving_ops.search.xquad import RagQuestion
 
 if TYPE_CHECKING:
     from c05_nlp_transformers.chat import ChatModel
-    from c08_serving_ops.service import Components
+    from c08_serving_ops.search.components import Components
 
 SERVED_CONTEXT: int = Settings.model_fields["generate_context"].default  # the same prompt budget as /rag
 
@@ -69,7 +69,7 @@ def answer_of(cited: CitedAnswer, seconds: float, prompt_tokens: int = 0, comple
 
 
 def answer_extractive(question: RagQuestion, retrieved: Retrieved) -> Answer:
-    """The extractive route: the pipeline's :func:`~c08_serving_ops.rag_pipeline.extractive_route`."""
+    """The extractive route: the pipeline's :func:`~c08_serving_ops.rag.pipeline.extractive_route`."""
     started = time.perf_counter()
     cited = extractive_route(question.question, retrieved.passages)
     return answer_of(cited, retrieved.seconds + time.perf_counter() - started)
@@ -130,7 +130,7 @@ def sample(questions: Sequence[RagQuestion], n: int, seed: int = 0) -> list[RagQ
 def in_process_rows(args: argparse.Namespace, configs: list[str], questions: list[RagQuestion]) -> list[Row]:
     """The table of the service's pieces in this process (every configuration loaded here)."""
     from c05_nlp_transformers.chat import load_chat_model
-    from c08_serving_ops.service import load_search_components
+    from c08_serving_ops.search.components import load_search_components
 
     settings = Settings.load(collection="xquad", in_memory=True, rerank=False, torch_threads=args.threads)
     components = load_search_components(settings)
@@ -154,7 +154,7 @@ def served_rows(args: argparse.Namespace, questions: list[RagQuestion]) -> list[
     """The table of a running server (``--url``), through HTTP."""
     import httpx
 
-    from c08_serving_ops.evaluate_served import evaluate_served
+    from c08_serving_ops.rag.evaluate_served import evaluate_served
 
     headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
     with httpx.Client(base_url=args.url, timeout=args.timeout, headers=headers) as client:
@@ -166,9 +166,9 @@ def served_rows(args: argparse.Namespace, questions: list[RagQuestion]) -> list[
 def main(argv: Sequence[str] | None = None) -> int:
     from c05_nlp_transformers.chat import QUANTIZATIONS
     from c05_nlp_transformers.finetune import DEFAULT_OUT
-    from c08_serving_ops.xquad import held_out_questions
+    from c08_serving_ops.search.xquad import held_out_questions
 
-    parser = argparse.ArgumentParser(prog="python -m c08_serving_ops.evaluate_rag",
+    parser = argparse.ArgumentParser(prog="python -m c08_serving_ops.rag.evaluate",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--questions", type=int, default=60, help="held-out questions asked (seeded sample of 301)")
     parser.add_argument("--seed", type=int, default=0)

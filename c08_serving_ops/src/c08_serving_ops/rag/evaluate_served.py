@@ -1,7 +1,7 @@
 """The RAG evaluation of a *running* server: the same table, measured through HTTP as a client sees it.
 
-:mod:`~c08_serving_ops.evaluate_rag` calls the service's pieces in process; this module asks a server
-(``python -m c08_serving_ops.evaluate_rag --url http://127.0.0.1:8008``, e.g. ``make serve``) what
+:mod:`~c08_serving_ops.rag.evaluate` calls the service's pieces in process; this module asks a server
+(``python -m c08_serving_ops.rag.evaluate --url http://127.0.0.1:8008``, e.g. ``make serve``) what
 its users would ask. Per question, three requests, one after the other:
 
 1. ``POST /search`` (hybrid RRF, top 5): the retrieval recall and the router's confidence;
@@ -11,7 +11,7 @@ its users would ask. Per question, three requests, one after the other:
 
 Latency is the client's wall clock for each ``/rag`` call (retrieval inside it, HTTP and JSON
 included); tokens come from the response's ``usage``. The answers are scored by the same
-:func:`~c08_serving_ops.rag_scores.score`, so a served row and an in-process row of the same
+:func:`~c08_serving_ops.rag.scores.score`, so a served row and an in-process row of the same
 configuration agree on everything but latency.
 """
 
@@ -23,9 +23,9 @@ from typing import Any
 
 import httpx
 
-from c08_serving_ops.rag import Passage
-from c08_serving_ops.rag_scores import PRICE, Answer, Retrieved, Row, confidence, route, score
-from c08_serving_ops.xquad import RagQuestion
+from c08_serving_ops.rag.prompt import Passage
+from c08_serving_ops.rag.scores import PRICE, Answer, Retrieved, Row, confidence, route, score
+from c08_serving_ops.search.xquad import RagQuestion
 
 RECALL_DEPTH = 5  # /search's depth: recall@5 needs five passages
 

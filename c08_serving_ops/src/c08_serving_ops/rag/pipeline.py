@@ -1,4 +1,4 @@
-"""The one RAG pipeline: what ``POST /rag`` serves and what :mod:`~c08_serving_ops.evaluate_rag` measures.
+"""The one RAG pipeline: what ``POST /rag`` serves and what :mod:`~c08_serving_ops.rag.evaluate` measures.
 
 Both call these steps in this order, so the evaluation measures what is served by construction:
 
@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from c08_serving_ops.rag import Passage, attribute, build_prompt, citations, extractive_answer
+from c08_serving_ops.rag.prompt import Passage, attribute, build_prompt, citations, extractive_answer
 
 if TYPE_CHECKING:
     from c05_nlp_transformers.chat import ChatModel
-    from c08_serving_ops.service import Components
+    from c08_serving_ops.search.components import Components
 
 Messages = list[dict[str, str]]
 

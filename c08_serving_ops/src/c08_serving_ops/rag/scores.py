@@ -1,6 +1,6 @@
 """The RAG evaluation's scores: one table row per configuration, the router's rule and the Pareto front.
 
-:mod:`~c08_serving_ops.evaluate_rag` (in process) and :mod:`~c08_serving_ops.evaluate_served` (over
+:mod:`~c08_serving_ops.rag.evaluate` (in process) and :mod:`~c08_serving_ops.rag.evaluate_served` (over
 HTTP) both produce :class:`Retrieved` and :class:`Answer` records and score them here, so a served
 row and an in-process row of the same questions are computed by the same code.
 """
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from c06_retrieval_tools.fusion import RRF_CONSTANT  # the service's hybrid search fuses with c06's default
-from c08_serving_ops.rag import Passage
-from c08_serving_ops.xquad import RagQuestion
+from c08_serving_ops.rag.prompt import Passage
+from c08_serving_ops.search.xquad import RagQuestion
 
 MARKER = re.compile(r"\s*\[\d{1,3}\]")
 PRICE = 0.0001  # USD per 1000 prompt + generated tokens (about what small hosted models cost)
@@ -37,7 +37,7 @@ class Answer:
     prompt_tokens: int
     completion_tokens: int
     route: str
-    attributed: bool = False  # the citation was appended by :func:`~c08_serving_ops.rag.attribute`
+    attributed: bool = False  # the citation was appended by :func:`~c08_serving_ops.rag.prompt.attribute`
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from c08_serving_ops.rag_scores import Row, pareto_front
+from c08_serving_ops.rag.scores import Row, pareto_front
 
 
 def markdown(rows: Sequence[Row]) -> str:

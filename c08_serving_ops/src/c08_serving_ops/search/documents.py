@@ -28,8 +28,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from c06_retrieval_tools import Collection, Document
-from c08_serving_ops.text_index import MutableBM25
-from c08_serving_ops.vectors import Payload, VectorIndex
+from c08_serving_ops.search.text_index import MutableBM25
+from c08_serving_ops.search.vectors import Payload, VectorIndex
 
 EmbedFn = Callable[[Sequence[str]], NDArray[np.float32]]  # texts -> (n, d) unit vectors
 

@@ -27,8 +27,8 @@ from c06_retrieval_tools import CANDIDATE_FACTOR, convex_combination, reciprocal
 from c06_retrieval_tools import top_k as highest_scores
 from c06_retrieval_tools.fusion import Scores
 from c06_retrieval_tools.trec import ranking
-from c08_serving_ops.documents import DocumentStore, matches
-from c08_serving_ops.reranker import Reranker
+from c08_serving_ops.search.documents import DocumentStore, matches
+from c08_serving_ops.search.reranker import Reranker
 
 Mode = Literal["bm25", "dense", "hybrid"]
 Fusion = Literal["rrf", "convex"]

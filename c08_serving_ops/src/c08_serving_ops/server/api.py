@@ -1,6 +1,6 @@
 """The routes: probes (/health, /ready, /metrics), /embed, /search, /documents.
 
-Each router is a plain :class:`fastapi.APIRouter`; :func:`c08_serving_ops.app.create_app`
+Each router is a plain :class:`fastapi.APIRouter`; :func:`c08_serving_ops.server.app.create_app`
 includes them in order, and part 2 (generation, chat, RAG) adds its own the same way.
 Handlers that need the model or the indexes take the FastAPI dependency :data:`Ready`
 (:func:`ready_service`: 503 while loading or draining), so a test can swap it through
@@ -18,11 +18,8 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import JSONResponse, Response
 
-from c08_serving_ops.batcher import QueueFullError
-from c08_serving_ops.cache import normalise_request
-from c08_serving_ops.documents import IndexWriteError, StoredDocument
-from c08_serving_ops.errors import ServiceError
-from c08_serving_ops.schemas import (
+from c08_serving_ops.core.errors import ServiceError
+from c08_serving_ops.core.schemas import (
     ERRORS,
     DeleteResponse,
     DocumentsRequest,
@@ -31,7 +28,11 @@ from c08_serving_ops.schemas import (
     SearchRequest,
     SearchResponse,
 )
-from c08_serving_ops.service import Components, Phase, Service
+from c08_serving_ops.search.batcher import QueueFullError
+from c08_serving_ops.search.cache import normalise_request
+from c08_serving_ops.search.components import Components
+from c08_serving_ops.search.documents import IndexWriteError, StoredDocument
+from c08_serving_ops.server.service import Phase, Service
 
 T = TypeVar("T")
 CLIENT_CLOSED = 499  # nginx's status for "the client closed the connection first"

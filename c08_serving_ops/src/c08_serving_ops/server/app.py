@@ -1,7 +1,7 @@
 """The app factory: settings in, a FastAPI app out, with its lifespan, middlewares and routers.
 
 ``create_app(settings)`` builds everything that belongs to *one* app (so tests can run
-several in one process): the :class:`~c08_serving_ops.service.Service` (phase, model,
+several in one process): the :class:`~c08_serving_ops.server.service.Service` (phase, model,
 indexes, batcher, cache, metrics, tracer), the rate limiter, the limiter of failed
 authentications, the overload guard and the connection tracker (which ``serve.build_server``
 hands to the HTTP protocol).
@@ -11,7 +11,7 @@ at once) and, on shutdown, drains the batcher and closes the indexes, the embedd
 client included (one per process and folder). New routers plug in through ``routers``:
 part 2 of the module adds generation, chat and RAG this way. FastAPI's own ``/docs`` and ``/redoc``
 are turned off (``docs_url=None, redoc_url=None``): they load their scripts from a CDN, and the
-service must work offline. :mod:`~c08_serving_ops.page` serves ``/docs`` and the chat page instead.
+service must work offline. :mod:`~c08_serving_ops.server.page` serves ``/docs`` and the chat page instead.
 """
 
 from __future__ import annotations
@@ -22,19 +22,20 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from opentelemetry.sdk.trace.export import SpanExporter
 
-from c08_serving_ops.api import ROUTERS
-from c08_serving_ops.chat_api import chat_router
-from c08_serving_ops.connections import ConnectionTracker, is_exempt
-from c08_serving_ops.errors import install_error_handlers
-from c08_serving_ops.generate_api import generation_router
-from c08_serving_ops.limiter import OverloadGuard, RateLimiter
-from c08_serving_ops.middleware import GuardMiddleware, ObserveMiddleware, parse_networks
-from c08_serving_ops.page import page_router
-from c08_serving_ops.rag_api import rag_router
-from c08_serving_ops.schemas import install_openapi
-from c08_serving_ops.service import Loader, Service, load_components
-from c08_serving_ops.settings import Settings
-from c08_serving_ops.tracing import make_tracer_provider
+from c08_serving_ops.core.errors import install_error_handlers
+from c08_serving_ops.core.limiter import OverloadGuard, RateLimiter
+from c08_serving_ops.core.schemas import install_openapi
+from c08_serving_ops.core.settings import Settings
+from c08_serving_ops.core.tracing import make_tracer_provider
+from c08_serving_ops.search.components import Loader
+from c08_serving_ops.server.api import ROUTERS
+from c08_serving_ops.server.chat_api import chat_router
+from c08_serving_ops.server.connections import ConnectionTracker, is_exempt
+from c08_serving_ops.server.generate_api import generation_router
+from c08_serving_ops.server.middleware import GuardMiddleware, ObserveMiddleware, parse_networks
+from c08_serving_ops.server.page import page_router
+from c08_serving_ops.server.rag_api import rag_router
+from c08_serving_ops.server.service import Service, load_components
 
 TITLE = "c08 serving core"
 ALL_ROUTERS = [*ROUTERS, generation_router, chat_router, rag_router, page_router]  # part 1's, part 2's, the pages

@@ -8,8 +8,8 @@ arrives as ``chat.completion.chunk`` events (the first carries the role, each ne
 ``stream_options: {"include_usage": true}`` every chunk carries ``"usage": null`` and one more chunk
 before ``[DONE]`` has no choices and the token counts, as OpenAI sends them.
 
-Which fields are honoured, refused (400 naming them) or no-ops: :mod:`c08_serving_ops.chat_schemas`.
-Every error here is OpenAI's error object (:mod:`c08_serving_ops.errors`): a bad request is 400
+Which fields are honoured, refused (400 naming them) or no-ops: :mod:`c08_serving_ops.generation.chat_schemas`.
+Every error here is OpenAI's error object (:mod:`c08_serving_ops.core.errors`): a bad request is 400
 ``invalid_request_error`` with the field as ``param``; an unknown model is 404 ``model_not_found``.
 """
 
@@ -22,14 +22,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
 
-from c08_serving_ops.api import until_disconnect
-from c08_serving_ops.chat_schemas import ChatRequest
-from c08_serving_ops.errors import ServiceError
-from c08_serving_ops.generate_api import Generating, run_to_end, samples, start_run, stream_events, usage
-from c08_serving_ops.generation import GenerationParams, TokenStep
-from c08_serving_ops.schemas import OPENAI_ERRORS
-from c08_serving_ops.settings import Settings
-from c08_serving_ops.sse import EventStreamResponse
+from c08_serving_ops.core.errors import ServiceError
+from c08_serving_ops.core.schemas import OPENAI_ERRORS
+from c08_serving_ops.core.settings import Settings
+from c08_serving_ops.core.sse import EventStreamResponse
+from c08_serving_ops.generation.chat_schemas import ChatRequest
+from c08_serving_ops.generation.engine import GenerationParams, TokenStep
+from c08_serving_ops.server.api import until_disconnect
+from c08_serving_ops.server.generate_api import Generating, run_to_end, samples, start_run, stream_events, usage
 
 DEFAULT_MAX_TOKENS = 256  # when the request gives neither max_tokens nor max_completion_tokens (or the limit)
 FINISH_REASONS = {"eos_token": "stop", "stop_sequence": "stop", "length": "length"}

@@ -34,7 +34,7 @@ from typing import Any
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from c08_serving_ops.logs import get_logger
+from c08_serving_ops.core.logs import get_logger
 
 
 def raw_json_response(status: int, reason: str, error_type: str, message: str) -> bytes:

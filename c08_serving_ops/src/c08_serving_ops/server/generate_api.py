@@ -27,10 +27,10 @@ from opentelemetry import trace
 from pydantic import Field
 from starlette.responses import JSONResponse
 
-from c08_serving_ops.api import ready_service, until_disconnect
-from c08_serving_ops.errors import ServiceError
-from c08_serving_ops.gen_metrics import GenerationMetrics, Timings
-from c08_serving_ops.generation import (
+from c08_serving_ops.core.errors import ServiceError
+from c08_serving_ops.core.schemas import ERRORS, Int, StopString, Strict
+from c08_serving_ops.core.sse import DONE, EventStreamResponse, sse_event
+from c08_serving_ops.generation.engine import (
     SEED_LIMIT,
     Generation,
     GenerationEngine,
@@ -38,9 +38,9 @@ from c08_serving_ops.generation import (
     GenerationParams,
     TokenStep,
 )
-from c08_serving_ops.schemas import ERRORS, Int, StopString, Strict
-from c08_serving_ops.service import Service
-from c08_serving_ops.sse import DONE, EventStreamResponse, sse_event
+from c08_serving_ops.generation.gen_metrics import GenerationMetrics, Timings
+from c08_serving_ops.server.api import ready_service, until_disconnect
+from c08_serving_ops.server.service import Service
 
 MAX_PROMPT_CHARS = 100_000
 

@@ -16,7 +16,7 @@ it to the logs, opens the ``request`` span, and records count and latency by rou
 4. a body that does not arrive within ``body_timeout_s`` (408 ``request_timeout``);
 5. more than ``max_in_flight`` requests in the server at once (429 ``overloaded`` at once). A
    request counts only once its body is read: a slow upload holds its own connection (whose
-   number per client :mod:`~c08_serving_ops.connections` caps), never a slot other clients need.
+   number per client :mod:`~c08_serving_ops.server.connections` caps), never a slot other clients need.
 
 Probes (``/health``, ``/ready``, ``/metrics``) skip 2 to 5: an orchestrator must always
 be able to ask whether the server lives. So does the chat page (``/``), a static file that a
@@ -40,10 +40,10 @@ from collections.abc import Sequence
 from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from c08_serving_ops.errors import error_response
-from c08_serving_ops.limiter import OverloadGuard, RateLimiter, retry_after_header
-from c08_serving_ops.logs import bind_request_id, clear_request_id, get_logger
-from c08_serving_ops.service import Service
+from c08_serving_ops.core.errors import error_response
+from c08_serving_ops.core.limiter import OverloadGuard, RateLimiter, retry_after_header
+from c08_serving_ops.core.logs import bind_request_id, clear_request_id, get_logger
+from c08_serving_ops.server.service import Service
 
 REQUEST_ID_HEADER = "x-request-id"
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")

@@ -24,7 +24,7 @@ from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.responses import FileResponse, HTMLResponse, Response
 
-from c08_serving_ops.errors import ServiceError
+from c08_serving_ops.core.errors import ServiceError
 
 page_router = APIRouter(include_in_schema=False)  # pages, not API operations: the schema and its fuzz skip them
 

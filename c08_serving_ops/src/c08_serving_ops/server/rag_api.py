@@ -6,13 +6,13 @@ Request: ``{"query", "top_k" (1..10), "route": "generate" | "extractive", "max_n
 "score"}, ...], "usage": {"prompt_tokens", "completion_tokens", "total_tokens"}}`` where ``passages``
 are the ones the prompt holds (numbered as in the prompt, with their hybrid retrieval scores) and
 ``cited`` those the answer cites as ``[k]`` (``attributed``: the service appended the marker because
-the model cited nothing, see :func:`~c08_serving_ops.rag.attribute`).
+the model cited nothing, see :func:`~c08_serving_ops.rag.prompt.attribute`).
 The ``extractive`` route answers with the best-matching sentence of the top passage and generates
 nothing. With ``stream``, token events as ``/generate``; the last carries ``generated_text`` (what
 the model wrote) and ``details`` with the RAG fields.
 
 Spans: ``retrieve`` -> ``prompt`` -> ``generate`` (the last from the shared run). The steps are
-:mod:`~c08_serving_ops.rag_pipeline`'s, the ones the evaluation (c08.15) calls.
+:mod:`~c08_serving_ops.rag.pipeline`'s, the ones the evaluation (c08.15) calls.
 """
 
 from __future__ import annotations
@@ -24,9 +24,21 @@ from fastapi import APIRouter, Request
 from pydantic import Field
 from starlette.responses import JSONResponse
 
-from c08_serving_ops.api import Ready, until_disconnect
-from c08_serving_ops.errors import ServiceError
-from c08_serving_ops.generate_api import (
+from c08_serving_ops.core.errors import ServiceError
+from c08_serving_ops.core.schemas import ERRORS, MAX_QUERY_CHARS, NOT_BLANK, Int, Strict
+from c08_serving_ops.core.sse import EventStreamResponse
+from c08_serving_ops.generation.engine import SEED_LIMIT, GenerationParams, TokenStep
+from c08_serving_ops.rag.pipeline import (
+    CitedAnswer,
+    cite_answer,
+    extractive_route,
+    generation_prompt,
+    retrieve_passages,
+)
+from c08_serving_ops.rag.prompt import Passage
+from c08_serving_ops.search.components import Components
+from c08_serving_ops.server.api import Ready, until_disconnect
+from c08_serving_ops.server.generate_api import (
     check_limits,
     engine_of,
     run_to_end,
@@ -35,18 +47,7 @@ from c08_serving_ops.generate_api import (
     stream_events,
     usage,
 )
-from c08_serving_ops.generation import SEED_LIMIT, GenerationParams, TokenStep
-from c08_serving_ops.rag import Passage
-from c08_serving_ops.rag_pipeline import (
-    CitedAnswer,
-    cite_answer,
-    extractive_route,
-    generation_prompt,
-    retrieve_passages,
-)
-from c08_serving_ops.schemas import ERRORS, MAX_QUERY_CHARS, NOT_BLANK, Int, Strict
-from c08_serving_ops.service import Components, Service
-from c08_serving_ops.sse import EventStreamResponse
+from c08_serving_ops.server.service import Service
 
 rag_router = APIRouter(tags=["rag"])
 
@@ -68,7 +69,7 @@ class RagRequest(Strict):
 
 
 async def retrieve(service: Service, components: Components, query: str, top_k: int) -> list[Passage]:
-    """:func:`~c08_serving_ops.rag_pipeline.retrieve_passages` under a ``retrieve`` span, the query vector batched."""
+    """:func:`~c08_serving_ops.rag.pipeline.retrieve_passages` under a ``retrieve`` span, the query vector batched."""
     # BEGIN SOLUTION c08.13: query vector through the batcher; the pipeline's retrieval in a thread
     with service.tracer.start_as_current_span("retrieve", attributes={"rag.top_k": top_k}):
         rows = [components.embedder.tokenize([query])[0].ids]

@@ -1,4 +1,4 @@
-"""``python -m c08_serving_ops.serve``: run the app on uvicorn, drain on SIGTERM/SIGINT.
+"""``python -m c08_serving_ops.server.serve``: run the app on uvicorn, drain on SIGTERM/SIGINT.
 
 The process binds its socket itself (``--port 0`` picks a free port) and logs the
 address as a JSON line (``{"event": "listening", "port": ...}``) before serving, so a
@@ -25,11 +25,11 @@ from types import FrameType
 import uvicorn
 from fastapi import FastAPI
 
-from c08_serving_ops.app import create_app
-from c08_serving_ops.connections import guarded_protocol
-from c08_serving_ops.logs import configure_logging, get_logger
-from c08_serving_ops.service import Service
-from c08_serving_ops.settings import Settings
+from c08_serving_ops.core.logs import configure_logging, get_logger
+from c08_serving_ops.core.settings import Settings
+from c08_serving_ops.server.app import create_app
+from c08_serving_ops.server.connections import guarded_protocol
+from c08_serving_ops.server.service import Service
 
 
 class DrainingServer(uvicorn.Server):
@@ -49,10 +49,10 @@ class DrainingServer(uvicorn.Server):
 def build_server(app: FastAPI, settings: Settings) -> DrainingServer:
     """A uvicorn server for ``app`` that drains for ``drain_timeout_s`` and holds slow clients to deadlines.
 
-    uvicorn's loggers propagate to the JSON handler :func:`~c08_serving_ops.logs.configure_logging`
+    uvicorn's loggers propagate to the JSON handler :func:`~c08_serving_ops.core.logs.configure_logging`
     installed (``log_config=None`` keeps uvicorn from installing its plain-text one). The HTTP
     protocol is h11 with the header deadline and the per-client connection cap of
-    :mod:`~c08_serving_ops.connections`; ``proxy_headers`` is off because uvicorn would otherwise
+    :mod:`~c08_serving_ops.server.connections`; ``proxy_headers`` is off because uvicorn would otherwise
     believe ``X-Forwarded-For`` from any loopback peer: the guard reads it, from trusted proxies only.
     """
     protocol = guarded_protocol(app.state.connections, settings.header_timeout_s)
@@ -81,7 +81,8 @@ def exit_cleanly(signum: int, frame: FrameType | None) -> None:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m c08_serving_ops.serve", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m c08_serving_ops.server.serve",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", type=Path, help="a TOML settings file (else $C08_CONFIG_FILE)")
     parser.add_argument("--host", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (0: any free port)")

@@ -1,4 +1,4 @@
-"""``python -m c08_serving_ops.bench_generation`` (part 2 of c08's ``make bench``): streaming generation figures.
+"""``python -m c08_serving_ops.tools.bench_generation`` (part 2 of c08's ``make bench``): streaming generation figures.
 
 Against a real server process (generation on, in-memory indexes, one torch thread, quotas off):
 
@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 
-from c08_serving_ops.loadgen import check_loopback, percentile
-from c08_serving_ops.process import ServerProcess
+from c08_serving_ops.tools.loadgen import check_loopback, percentile
+from c08_serving_ops.tools.process import ServerProcess
 
 if TYPE_CHECKING:
     from c05_nlp_transformers.chat import ChatModel
@@ -132,7 +132,7 @@ def markdown(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m c08_serving_ops.bench_generation",
+    parser = argparse.ArgumentParser(prog="python -m c08_serving_ops.tools.bench_generation",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--concurrency", default="1,4,8", help="comma-separated numbers of streaming clients")
     parser.add_argument("--requests", type=int, default=3, help="requests per client and cell")

@@ -12,12 +12,12 @@ and only those, in a way that does not make things worse:
 * **idempotency**: a POST may have been executed before the connection broke, so it is
   retried only when the caller says it is safe (``idempotent=True`` or
   ``retry_non_idempotent``). GET, HEAD, OPTIONS, PUT and DELETE are idempotent;
-* a **circuit breaker per host** (:mod:`c08_serving_ops.breaker`): after a run of failures
+* a **circuit breaker per host** (:mod:`c08_serving_ops.core.breaker`): after a run of failures
   requests to that host fail at once with ``CircuitOpenError``, without being sent, until a
   cool-down has passed and a single probe has succeeded. Every attempt, retries included, asks
   the breaker first: once it opens, the retry loop stops instead of waiting to hit a dead host.
 
-Command line: ``python -m c08_serving_ops.client [--url URL] health | ready | embed TEXT... |
+Command line: ``python -m c08_serving_ops.tools.client [--url URL] health | ready | embed TEXT... |
 search QUERY [--mode M] [--top-k K]``: prints the JSON answer; exit 1 on an HTTP error, 2 on bad usage.
 """
 
@@ -35,7 +35,7 @@ from typing import Any
 
 import httpx
 
-from c08_serving_ops.breaker import BreakerPolicy, BreakerRegistry, CircuitOpenError
+from c08_serving_ops.core.breaker import BreakerPolicy, BreakerRegistry, CircuitOpenError
 
 __all__ = ["BreakerPolicy", "BreakerRegistry", "CircuitOpenError", "ResilientClient", "RetryPolicy",
            "parse_retry_after"]
@@ -171,7 +171,7 @@ class ResilientClient:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m c08_serving_ops.client")
+    parser = argparse.ArgumentParser(prog="python -m c08_serving_ops.tools.client")
     parser.add_argument("--url", default="http://127.0.0.1:8008")
     parser.add_argument("--api-key")
     parser.add_argument("--timeout", type=float, default=10.0)

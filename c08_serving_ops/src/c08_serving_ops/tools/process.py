@@ -1,7 +1,7 @@
 """Run the real server as a child process: start, find its port, wait until ready, stop.
 
 The smoke tests and the benchmark talk to the server exactly as a user would: a
-separate process (``python -m c08_serving_ops.serve --port 0``) on a loopback port.
+separate process (``python -m c08_serving_ops.server.serve --port 0``) on a loopback port.
 :class:`ServerProcess` reads the child's JSON log lines (stdout) to learn the port,
 polls ``/ready`` with a bounded wait, and always stops the child: SIGTERM (graceful
 drain), then SIGKILL if it has not exited in time. Everything the child logged is kept
@@ -27,13 +27,13 @@ STOP_TIMEOUT_S = 20.0
 
 
 class ServerProcess:
-    """``python -m c08_serving_ops.serve --port 0 ARGS`` with ``env`` added to this process's environment.
+    """``python -m c08_serving_ops.server.serve --port 0 ARGS`` with ``env`` added to this process's environment.
 
     ``module`` runs another module instead, one that ends in ``serve.main()`` (a test adds a route to the app).
     """
 
     def __init__(self, args: Sequence[str] = (), env: dict[str, str] | None = None,
-                 module: str = "c08_serving_ops.serve") -> None:
+                 module: str = "c08_serving_ops.server.serve") -> None:
         self.args, self.env, self.module = list(args), env or {}, module
         self.proc: subprocess.Popen[str] | None = None
         self.lines: list[str] = []  # stdout and stderr lines (JSON logs, every one of them)

@@ -1,8 +1,8 @@
 """The measurements behind the service's benchmark report (:mod:`c08_serving_ops.report`).
 
 Everything goes through HTTP to a running server, with the course's own tools: the closed-loop
-load generator (:func:`~c08_serving_ops.loadgen.run_load`), the streaming client of the generation
-benchmark (:func:`~c08_serving_ops.bench_generation.stream_once`) and the soak's RSS sampler. What
+load generator (:func:`~c08_serving_ops.tools.loadgen.run_load`), the streaming client of the generation
+benchmark (:func:`~c08_serving_ops.tools.bench_generation.stream_once`) and the soak's RSS sampler. What
 this file adds is the bookkeeping a report needs and a benchmark table does not keep:
 
 * **a stated window.** Each cell (route x concurrency) first runs ``warmup_s`` of the same load and
@@ -30,8 +30,8 @@ import numpy as np
 import psutil  # type: ignore[import-untyped]  # the bench and test extras, as for soak.py
 from prometheus_client.parser import text_string_to_metric_families
 
-from c08_serving_ops.bench_generation import stream_once
-from c08_serving_ops.loadgen import check_loopback, run_load
+from c08_serving_ops.tools.bench_generation import stream_once
+from c08_serving_ops.tools.loadgen import check_loopback, run_load
 
 PERCENTILES = (50.0, 95.0, 99.0)
 # A request's own bound, far above any latency measured: a client that gave up would drop the slowest

@@ -1,6 +1,6 @@
 """A screencast of the chat page: start the service, ask a question in a browser, save the screenshots as a GIF.
 
-``python -m c08_serving_ops.screencast`` (``make demo``) starts ``python -m c08_serving_ops.serve`` on
+``python -m c08_serving_ops.tools.screencast`` (``make demo``) starts ``python -m c08_serving_ops.server.serve`` on
 a free port (XQuAD, generation on), drives headless Chromium through the page at ``/`` with
 selenium, takes a screenshot every ``--every-ms`` while the answer streams in, then one with a
 citation hovered (its passage lit), and writes them as an animated GIF with Pillow
@@ -181,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.url:
         frames, durations = record(args.url.rstrip("/"), questions, paths, args.max_new_tokens, args.every_ms)
     else:
-        from c08_serving_ops.process import ServerProcess
+        from c08_serving_ops.tools.process import ServerProcess
 
         server = ServerProcess(["--collection", "xquad", "--generation", *server_args])
         server.start(timeout_s=900)  # a first start embeds the collection

@@ -1,6 +1,6 @@
 """Slow clients against a running server: hold connections with half-sent bodies, then measure a normal client.
 
-``python -m c08_serving_ops.slowloris`` starts the real server (``--in-memory``; or talks to
+``python -m c08_serving_ops.tools.slowloris`` starts the real server (``--in-memory``; or talks to
 ``--url``), opens N raw TCP connections from one loopback address (``127.0.0.2``) that each send
 a request's headers and 5 bytes of a declared 100-byte body and then say nothing, and, while they
 are held, measures what a normal client at ``127.0.0.1`` gets: the status of a ``/search`` and
@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from c08_serving_ops.loadgen import check_loopback, percentile
+from c08_serving_ops.tools.loadgen import check_loopback, percentile
 
 HALF_BODY = b'{"inp'  # 5 of the 100 bytes the headers announce
 DECLARED_BYTES = 100
@@ -120,7 +120,8 @@ def markdown(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m c08_serving_ops.slowloris", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m c08_serving_ops.tools.slowloris",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="a running server (default: start one, --in-memory)")
     parser.add_argument("--connections", default="64,256", help="held connections per run, comma-separated")
     parser.add_argument("--health-requests", type=int, default=200)
@@ -131,7 +132,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from c08_serving_ops.process import ServerProcess
+    from c08_serving_ops.tools.process import ServerProcess
 
     args = parse_args(argv)
     counts = [int(c) for c in args.connections.split(",") if c]

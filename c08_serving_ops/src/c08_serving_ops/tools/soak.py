@@ -1,10 +1,11 @@
-"""``python -m c08_serving_ops.soak`` (part of ``make bench``): an authenticated soak over every route, memory sampled.
+"""``python -m c08_serving_ops.tools.soak`` (part of ``make bench``): an authenticated soak over every route, memory
+sampled.
 
 A capacity plan needs the server's memory, not a guess: how much it holds once ready, how high
 it goes under real traffic, and whether it keeps growing. This tool answers all three against
 the real server process:
 
-1. start ``python -m c08_serving_ops.serve`` as ``make serve`` runs it (XQuAD, generation on,
+1. start ``python -m c08_serving_ops.server.serve`` as ``make serve`` runs it (XQuAD, generation on,
    two torch threads, its on-disk indexes) with one API key and the quotas lifted, on a free
    loopback port (or ``--url`` and ``--pid``: a server already running);
 2. sample the server's resident set size (RSS, psutil) every ``--interval`` seconds from the
@@ -41,8 +42,8 @@ from typing import Any
 import httpx
 import psutil  # type: ignore[import-untyped]
 
-from c08_serving_ops.loadgen import check_loopback, percentile
-from c08_serving_ops.process import ServerProcess
+from c08_serving_ops.tools.loadgen import check_loopback, percentile
+from c08_serving_ops.tools.process import ServerProcess
 
 MIB = 2.0**20
 SOAK_KEY = "soak-key"
@@ -298,7 +299,7 @@ def soak_make_serve(seconds: float, concurrency: int = 2, extra_args: Sequence[s
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m c08_serving_ops.soak", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m c08_serving_ops.tools.soak", description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=DEFAULT_MINUTES, help="load duration")
     parser.add_argument("--concurrency", type=int, default=2, help="clients, each playing whole rounds")
     parser.add_argument("--url", help="soak a running server instead (with --pid and --api-key)")
