@@ -69,6 +69,15 @@ ORACLE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PA
 
 
 @pytest.fixture(scope="session")
+def smollm_gguf():
+    """SmolLM2's GGUF file parsed by the reader alone (c05.6), without building the model (c05.7)."""
+    from c05_nlp_transformers.gguf import GGUFFile
+    from c05_nlp_transformers.llama import smollm_gguf_path
+
+    return GGUFFile(smollm_gguf_path())
+
+
+@pytest.fixture(scope="session")
 def smollm():
     """Our SmolLM2 (float32, dequantised from the GGUF file) and the parsed file, once per session."""
     from c05_nlp_transformers.llama import load_llama

@@ -53,12 +53,6 @@ def test_tables_plain_and_rich(rows, monkeypatch):
     assert bench.render_table(rows) == plain
 
 
-def test_without_the_tokenizers_library_the_baseline_is_missing(corpus, monkeypatch):
-    monkeypatch.setitem(sys.modules, "tokenizers", None)
-    rows = bench.bench_tokenizer(corpus[:3000], 260, repeats=1)
-    assert all(r.baseline is None and r.baseline_label == "-" for r in rows)
-
-
 def test_command_line_and_bad_arguments(capsys, monkeypatch, corpus):
     monkeypatch.setattr(bench, "load_tinyshakespeare", lambda: corpus[:5000])
     arguments = ["--repeats", "1", "--train-iters", "1", "--prefixes", "4", "--new-tokens", "2", "--bpe-vocab", "260",

@@ -42,8 +42,8 @@ def write_gguf(path: Path, tensors: list[tuple[str, tuple[int, ...], int, bytes]
     return path
 
 
-def test_header_and_metadata_of_smollm(smollm):
-    gguf = smollm[1]
+def test_header_and_metadata_of_smollm(smollm_gguf):
+    gguf = smollm_gguf
     assert gguf.version == 3
     assert len(gguf.tensors) == 272
     meta = gguf.metadata
@@ -57,10 +57,10 @@ def test_header_and_metadata_of_smollm(smollm):
     assert kinds == {GGMLType.Q4_1, GGMLType.Q8_0, GGMLType.F32}
 
 
-def test_matches_the_gguf_package_and_maps_without_copy(smollm, metric):
+def test_matches_the_gguf_package_and_maps_without_copy(smollm_gguf, metric):
     import gguf as gguf_package
 
-    ours = smollm[1]
+    ours = smollm_gguf
     reader = gguf_package.GGUFReader(ours.path)
     assert {t.name for t in reader.tensors} == set(ours.tensors)
     worst = 0.0
@@ -112,8 +112,8 @@ def test_bad_magic(tmp_path):
         GGUFFile(path)
 
 
-def test_truncated_files(tmp_path, smollm):
-    source = smollm[1].path
+def test_truncated_files(tmp_path, smollm_gguf):
+    source = smollm_gguf.path
     with source.open("rb") as handle:
         head = handle.read(4096)
     for size in (10, 100, 4096):  # shorter than a header; inside the metadata; tensors past the end

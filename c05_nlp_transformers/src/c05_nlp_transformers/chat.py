@@ -133,6 +133,8 @@ def load_chat_model(*, quantization: str = "fp32", adapter: str | Path | None = 
     are quantised; ``"q4_1"`` runs the file's bytes, so it cannot carry one. ``threads``: torch's CPU
     threads.
     """
+    # Checked before the model loads, so a wrong option costs no load time.
+    # BEGIN SOLUTION c05.8: check the quantization, the adapter with it and the threads; set the threads
     if quantization not in QUANTIZATIONS:
         raise ValueError(f"quantization must be one of {', '.join(QUANTIZATIONS)}, not {quantization!r}")
     if quantization == "q4_1" and adapter is not None:
@@ -142,6 +144,7 @@ def load_chat_model(*, quantization: str = "fp32", adapter: str | Path | None = 
         if threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
         torch.set_num_threads(threads)
+    # END SOLUTION
     model, gguf = load_llama()
     tokenizer = tokenizer_from_gguf(gguf.metadata)
     if adapter is not None:
