@@ -288,3 +288,4 @@ def test_the_route_takes_its_components_from_a_dependency(live: AppServer) -> No
     assert [h["id"] for h in answer.json()["hits"]] == ["stub-1"]
     assert asked and asked[0]["query"] == "dependency override probe" and asked[0]["top_k"] == 4
     assert asked[0]["vector"] and asked[0]["mode"] == "bm25"  # bm25 needs no query vector
+

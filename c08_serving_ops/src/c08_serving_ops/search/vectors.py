@@ -22,11 +22,10 @@ import numpy as np
 from numpy.typing import NDArray
 from qdrant_client import QdrantClient, models
 
-from c06_retrieval_tools import close_clients, qdrant_client_for
+from c06_retrieval_tools import Hit, close_clients, qdrant_client_for
 from c06_retrieval_tools.vector_store import check_vectors, point_id
 
 Payload = dict[str, Any]
-Hit = tuple[str, float]
 SCROLL_PAGE = 512
 
 
