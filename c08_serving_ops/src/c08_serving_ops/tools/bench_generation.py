@@ -59,17 +59,19 @@ async def stream_once(http: httpx.AsyncClient, max_new_tokens: int) -> tuple[flo
     return arrivals[0] - started, gaps, len(arrivals)
 
 
-async def streaming_cell(url: str, concurrency: int, requests_per_client: int, max_new_tokens: int,
-                         ) -> dict[str, Any]:
-    """One row: ``concurrency`` clients, each streaming ``requests_per_client`` requests one after another."""
-    check_loopback(url)
+async def stream_clients(url: str, concurrency: int, requests_per_client: int, max_new_tokens: int,
+                         timeout_s: float = 300.0) -> tuple[list[float], list[float], int, float]:
+    """``concurrency`` clients, each streaming ``requests_per_client`` requests one after another.
+
+    Returns every request's TTFT, every gap between token events (seconds), the tokens and the wall time.
+    """
     ttfts: list[float] = []
     gaps: list[float] = []
     tokens = 0
 
     async def client() -> None:
         nonlocal tokens
-        async with httpx.AsyncClient(base_url=url, timeout=300.0) as http:
+        async with httpx.AsyncClient(base_url=url, timeout=timeout_s) as http:
             for _ in range(requests_per_client):
                 ttft, between, n = await stream_once(http, max_new_tokens)
                 ttfts.append(ttft)
@@ -78,7 +80,14 @@ async def streaming_cell(url: str, concurrency: int, requests_per_client: int, m
 
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(concurrency)))
-    wall = time.perf_counter() - started
+    return ttfts, gaps, tokens, time.perf_counter() - started
+
+
+async def streaming_cell(url: str, concurrency: int, requests_per_client: int, max_new_tokens: int,
+                         ) -> dict[str, Any]:
+    """One row: ``concurrency`` clients, each streaming ``requests_per_client`` requests one after another."""
+    check_loopback(url)
+    ttfts, gaps, tokens, wall = await stream_clients(url, concurrency, requests_per_client, max_new_tokens)
     return {"concurrency": concurrency, "requests": concurrency * requests_per_client,
             "ttft_p50_ms": ms(ttfts, 50), "ttft_p95_ms": ms(ttfts, 95), "itl_p50_ms": ms(gaps, 50),
             "itl_p95_ms": ms(gaps, 95),

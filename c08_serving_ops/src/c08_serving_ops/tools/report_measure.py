@@ -20,7 +20,6 @@ this file adds is the bookkeeping a report needs and a benchmark table does not 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +29,7 @@ import numpy as np
 import psutil  # type: ignore[import-untyped]  # the bench and test extras, as for soak.py
 from prometheus_client.parser import text_string_to_metric_families
 
-from c08_serving_ops.tools.bench_generation import stream_once
+from c08_serving_ops.tools.bench_generation import stream_clients
 from c08_serving_ops.tools.loadgen import check_loopback, run_load
 
 PERCENTILES = (50.0, 95.0, 99.0)
@@ -170,30 +169,11 @@ def latency_table(url: str, pid: int, chosen: Sequence[Route], concurrencies: Se
     return rows
 
 
-async def _streams(url: str, concurrency: int, requests_per_client: int,
-                   max_new_tokens: int) -> tuple[list[float], list[float], int, float]:
-    ttfts: list[float] = []
-    gaps: list[float] = []
-    tokens = 0
-
-    async def client() -> None:
-        nonlocal tokens
-        async with httpx.AsyncClient(base_url=url, timeout=REQUEST_TIMEOUT_S) as http:
-            for _ in range(requests_per_client):
-                ttft, between, count = await stream_once(http, max_new_tokens)
-                ttfts.append(ttft)
-                gaps.extend(between)
-                tokens += count
-
-    started = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(concurrency)))
-    return ttfts, gaps, tokens, time.perf_counter() - started
-
-
 def streaming_row(url: str, concurrency: int, requests_per_client: int, max_new_tokens: int) -> dict[str, Any]:
     """TTFT and inter-token latency (ms, timed at the client per token event) of streamed /generate requests."""
     check_loopback(url)
-    ttfts, gaps, tokens, wall = asyncio.run(_streams(url, concurrency, requests_per_client, max_new_tokens))
+    ttfts, gaps, tokens, wall = asyncio.run(stream_clients(url, concurrency, requests_per_client, max_new_tokens,
+                                                             REQUEST_TIMEOUT_S))
     ttft_ms = [round(s * 1000, 3) for s in ttfts]
     itl_ms = [round(s * 1000, 3) for s in gaps]
     return {"concurrency": concurrency, "requests": len(ttfts), "tokens": tokens, "seconds": round(wall, 3),
