@@ -7,7 +7,7 @@
   milliseconds): each with its own settings (quota, keys, limits) and, optionally, a loader
   that blocks or fails.
 * ``smoke_server`` (``http_smoke.py``): the real ``python -m c08_serving_ops.server.serve`` process
-  (generation on: part 2's streaming tests talk to it too).
+  of part 1 (generation off); ``generation_process``: another with generation on, for part 2.
 * ``llm`` (part 2): SmolLM2 from c05, loaded once; ``gen_server``: a factory of apps over live's
   components plus ``llm``, with generation on (each with its own limits).
 
@@ -31,6 +31,7 @@ import httpx
 import pytest
 import torch
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from server_stubs import StubRecorder, error_texts, first_stub, reached_stub
 
 from c08_serving_ops.core.logs import configure_logging
 from c08_serving_ops.core.settings import Settings
@@ -65,8 +66,17 @@ class LogBuffer(io.TextIOBase):
             lines = "".join(self.text).splitlines()
         return [json.loads(line) for line in lines if line.strip()]
 
+    def mark(self) -> int:
+        with self.lock:
+            return len(self.text)
+
+    def since(self, mark: int) -> str:
+        with self.lock:
+            return "".join(self.text[mark:])
+
 
 LOGS = LogBuffer()
+RECORDER = StubRecorder()
 with contextlib.suppress(NotImplementedError):  # c08.7 not done yet: the logging tests say what is missing
     configure_logging("info", LOGS)
 
@@ -188,10 +198,21 @@ SMOKE_KEYS = ["smoke-a", "smoke-b", "smoke-c", "smoke-d", "load", "flood", "gen"
 
 @pytest.fixture(scope="session")
 def smoke_server() -> Iterator[ServerProcess]:
-    """The real server process: in-memory indexes, bearer keys, a quota of rate 1/s and burst 300 per key."""
+    """The real server process of part 1: in-memory indexes, bearer keys, a quota of rate 1/s and burst 300 per key."""
     server = ServerProcess(["--in-memory"], env={
         "C08_API_KEYS": json.dumps(SMOKE_KEYS), "C08_RATE_PER_S": "1", "C08_BURST": "300",
-        "C08_MAX_BODY_BYTES": "200000", "C08_RERANK": "false", "C08_GENERATION": "true"})
+        "C08_MAX_BODY_BYTES": "200000", "C08_RERANK": "false", "C08_GENERATION": "false"})
+    server.start(START_TIMEOUT_S)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def generation_process() -> Iterator[ServerProcess]:
+    """The real server process with the generation service on (part 2): the same keys, quotas lifted."""
+    server = ServerProcess(["--in-memory"], env={
+        "C08_API_KEYS": json.dumps(SMOKE_KEYS), "C08_RATE_PER_S": "1000", "C08_BURST": "1000",
+        "C08_RERANK": "false", "C08_GENERATION": "true"})
     server.start(START_TIMEOUT_S)
     yield server
     server.stop()
@@ -227,3 +248,31 @@ def gen_server(live: AppServer, llm: Any, tmp_path: Path) -> Iterator[Callable[.
     yield start
     for server in started:
         server.stop()
+
+
+def _surface_server_stubs(item: pytest.Item) -> Iterator[None]:
+    """Fail with the stub a server reached while this phase ran, if any (see ``server_stubs``)."""
+    RECORDER.attach()
+    logs_mark, records_mark = LOGS.mark(), len(RECORDER.texts)
+    processes = [p for p in getattr(item, "funcargs", {}).values() if isinstance(p, ServerProcess)]
+    process_marks = [len(p.lines) for p in processes]
+    try:
+        return (yield)
+    except Exception as err:
+        if not reached_stub(err):
+            texts = [LOGS.since(logs_mark), *RECORDER.since(records_mark), *error_texts(err)]
+            texts += ["\n".join(p.lines[mark:]) for p, mark in zip(processes, process_marks, strict=True)]
+            stub = first_stub(texts)
+            if stub is not None:
+                raise NotImplementedError(f"{stub} (reached inside the server)") from err
+        raise
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    return (yield from _surface_server_stubs(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    return (yield from _surface_server_stubs(item))
