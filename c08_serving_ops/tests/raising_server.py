@@ -1,6 +1,6 @@
 """``python -m raising_server``: the real server (``serve.main``) with three routes that fail on purpose.
 
-Not a test module: ``test_c08_7_json_logs.py`` runs it as a child process to check that what the
+Not a test module: ``test_c08_8_process_logs.py`` runs it as a child process to check that what the
 process writes when things go wrong (an exception escaping a route, an uncaught exception in a
 thread, a Python warning) is JSON like every other line.
 """
