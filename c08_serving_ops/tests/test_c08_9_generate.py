@@ -176,9 +176,9 @@ def test_sse_event_format() -> None:
     assert parse_sse(": keep-alive\n\nevent: error\ndata: {}\n\ndata: 1\n\n") == [("error", "{}"), ("message", "1")]
 
 
-def test_streaming_over_the_real_server_process(smoke_server: ServerProcess, llm: Any) -> None:
+def test_streaming_over_the_real_server_process(generation_process: ServerProcess, llm: Any) -> None:
     assert "gen" in SMOKE_KEYS
-    with httpx.Client(base_url=smoke_server.url, timeout=60.0, headers={"Authorization": "Bearer gen"}) as http:
+    with httpx.Client(base_url=generation_process.url, timeout=60.0, headers={"Authorization": "Bearer gen"}) as http:
         response, text = stream(http, {"inputs": PROMPT, "parameters": {"max_new_tokens": 4}})
     assert response.status_code == 200
     assert [e["token"]["id"] for e in token_events(text)] == oracle(llm, PROMPT, 4)

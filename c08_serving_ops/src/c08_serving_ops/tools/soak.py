@@ -73,12 +73,14 @@ class Call:
     content: bytes | None = None
     expect: frozenset[int] = frozenset({200})
     auth: bool = True
+    generation: bool = False  # a route of the generation service (/generate, /v1, /rag)
 
 
-def round_of_calls(number: int, model: str, anonymous: bool = True) -> list[Call]:
+def round_of_calls(number: int, model: str, anonymous: bool = True, generation: bool = True) -> list[Call]:
     """Round ``number``: every route once with the key, then the bad inputs (queries rotate between rounds).
 
     ``anonymous``: include the request without a key (a server counts it as a failed authentication).
+    ``generation``: include the generation service's routes (a server started with generation off has none).
     """
     query = QUERIES[number % len(QUERIES)]
     doc_id = f"soak-doc-{number}"
@@ -94,22 +96,23 @@ def round_of_calls(number: int, model: str, anonymous: bool = True) -> list[Call
         Call("search_hybrid", "POST", "/search", {"query": query, "mode": "hybrid", "top_k": 5}),
         Call("documents_upsert", "POST", "/documents", {"documents": [{"id": doc_id, "text": f"soak text {query}"}]}),
         Call("documents_delete", "DELETE", f"/documents/{doc_id}"),
-        Call("generate", "POST", "/generate", {"inputs": query, "parameters": {"max_new_tokens": 8}}),
+        Call("generate", "POST", "/generate", {"inputs": query, "parameters": {"max_new_tokens": 8}},
+             generation=True),
         Call("generate_stream", "POST", "/generate",
-             {"inputs": query, "parameters": {"max_new_tokens": 8}, "stream": True}),
-        Call("models", "GET", "/v1/models"),
-        Call("chat", "POST", "/v1/chat/completions", chat),
-        Call("rag_extractive", "POST", "/rag", {"query": query, "route": "extractive"}),
-        Call("rag_generate", "POST", "/rag", {"query": query, "top_k": 2, "max_new_tokens": 8}),
+             {"inputs": query, "parameters": {"max_new_tokens": 8}, "stream": True}, generation=True),
+        Call("models", "GET", "/v1/models", generation=True),
+        Call("chat", "POST", "/v1/chat/completions", chat, generation=True),
+        Call("rag_extractive", "POST", "/rag", {"query": query, "route": "extractive"}, generation=True),
+        Call("rag_generate", "POST", "/rag", {"query": query, "top_k": 2, "max_new_tokens": 8}, generation=True),
         Call("bad_json", "POST", "/embed", content=b'{"inputs": ', expect=bad),
         Call("bad_empty_query", "POST", "/search", {"query": ""}, expect=bad),
         Call("bad_max_new_tokens", "POST", "/generate", {"inputs": query, "parameters": {"max_new_tokens": 0}},
-             expect=bad),
+             expect=bad, generation=True),
         # 401; or 429 once the server throttles this address's failed authentications
         Call("bad_no_key", "POST", "/embed", {"inputs": query}, expect=frozenset({401, 429}), auth=False),
         Call("bad_route", "GET", "/nowhere", expect=frozenset({404})),
     ]
-    return [call for call in calls if anonymous or call.auth]
+    return [call for call in calls if (anonymous or call.auth) and (generation or not call.generation)]
 
 
 class RssSampler:
@@ -211,15 +214,18 @@ class SoakReport:
 
 
 async def _run_rounds(url: str, api_key: str, concurrency: int, seconds: float, max_rounds: int | None,
-                      warmup_rounds: int, report: SoakReport, anonymous: bool) -> None:
+                      warmup_rounds: int, report: SoakReport, anonymous: bool, generation: bool,
+                      pause_s: float) -> None:
     check_loopback(url)
     headers = {"Authorization": f"Bearer {api_key}"}
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=120.0) as probe:
-        model = (await probe.get("/v1/models")).json()["data"][0]["id"]
+    model = ""
+    if generation:
+        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=120.0) as probe:
+            model = (await probe.get("/v1/models")).json()["data"][0]["id"]
     counter = iter(range(10**9))
 
     async def play(http: httpx.AsyncClient, keyless: httpx.AsyncClient, number: int) -> None:
-        for call in round_of_calls(number, model, anonymous):
+        for call in round_of_calls(number, model, anonymous, generation):
             client = http if call.auth else keyless
             started = time.perf_counter()
             try:
@@ -247,6 +253,8 @@ async def _run_rounds(url: str, api_key: str, concurrency: int, seconds: float, 
             while time.monotonic() < deadline and (max_rounds is None or report.rounds < max_rounds):
                 report.rounds += 1
                 await play(http, keyless, next(counter))
+                if pause_s:
+                    await asyncio.sleep(min(pause_s, max(0.0, deadline - time.monotonic())))
 
         started = time.monotonic()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -255,17 +263,23 @@ async def _run_rounds(url: str, api_key: str, concurrency: int, seconds: float, 
 
 def run_soak(url: str, pid: int, *, api_key: str = SOAK_KEY, seconds: float = 150.0, concurrency: int = 2,
              max_rounds: int | None = None, warmup_rounds: int = 1, interval_s: float = 0.5,
-             settle_s: float = 3.0, anonymous: bool = True) -> SoakReport:
-    """Soak the server at ``url`` (process ``pid``) and measure its memory (see the module docstring)."""
-    if seconds <= 0 or concurrency < 1 or interval_s <= 0:
-        raise ValueError("seconds and interval_s must be positive, concurrency >= 1")
+             settle_s: float = 3.0, anonymous: bool = True, generation: bool = True,
+             pause_s: float = 0.0) -> SoakReport:
+    """Soak the server at ``url`` (process ``pid``) and measure its memory (see the module docstring).
+
+    ``generation``: soak the generation service's routes too (False for a server started without them).
+    ``pause_s``: each client waits this long between its rounds: a paced soak spreads a few rounds over
+    enough time for the memory's slope to mean something, and stays under a per-key quota.
+    """
+    if seconds <= 0 or concurrency < 1 or interval_s <= 0 or pause_s < 0:
+        raise ValueError("seconds and interval_s must be positive, concurrency >= 1, pause_s >= 0")
     report = SoakReport(0.0, 0, 0, 0.0, 0.0, 0.0, 0.0, float("nan"))
     with RssSampler(pid, interval_s) as sampler:
         report.rss_ready_mib = sampler.samples[0][1] / MIB
         report.startup_peak_mib = (sampler.high_water_mark() or 0) / MIB
         fresh_mark = sampler.reset_high_water_mark()  # from here on VmHWM is the peak under load
         asyncio.run(_run_rounds(url, api_key, concurrency, seconds, max_rounds, warmup_rounds, report,
-                                 anonymous))
+                                 anonymous, generation, pause_s))
         load_end = time.monotonic() - sampler.started
         load_start = load_end - report.seconds
         time.sleep(settle_s)  # let the last answers' buffers go before "after load"
