@@ -102,15 +102,16 @@ class DocumentStore:
             if payloads and set(payloads) == set(collection.doc_ids):
                 # the vectors hold exactly the collection (a new replica of a shared Qdrant, or a lost
                 # BM25 folder): rebuild only the local BM25 and leave the vectors, and other replicas, alone
-                bm25.replace([Document(d.doc_id, "", d.text) for d in collection.documents])
+                bm25.add(Document(d.doc_id, "", d.text) for d in collection.documents)  # fresh: c06's bulk add
                 return cls(bm25, vectors, payloads)
             if vectors.count():
                 vectors.client.delete_collection(name)
                 vectors = VectorIndex(name, dimension, path=qdrant_path, url=qdrant_url)
+        # Both indexes are empty: a bulk build (c06's add, one Qdrant upsert), not the guarded upsert of /documents.
         docs = [StoredDocument(d.doc_id, d.title, d.text, {"source": collection.name}) for d in collection.documents]
-        store = cls(bm25, vectors, {})
-        store.upsert(docs, embed([d.text for d in docs]))
-        return store
+        bm25.add(Document(d.doc_id, "", d.text) for d in docs)
+        vectors.upsert([d.doc_id for d in docs], embed([d.text for d in docs]), [d.payload() for d in docs])
+        return cls(bm25, vectors, {d.doc_id: d.payload() for d in docs})
         # END SOLUTION
 
     def __contains__(self, doc_id: str) -> bool:
@@ -126,7 +127,7 @@ class DocumentStore:
             ValueError: invalid documents or vectors (nothing written).
             IndexWriteError: an index failed; see ``consistent``.
         """
-        # BEGIN SOLUTION c08.5: validate; save what is overwritten; BM25; vectors (undo BM25 on failure)
+        # BEGIN SOLUTION c08.6: validate; save what is overwritten; BM25; vectors (undo BM25 on failure)
         ids = [d.doc_id for d in docs]
         if not docs or len(set(ids)) != len(ids) or any(not i for i in ids):
             raise ValueError("give at least one document, with unique non-empty ids")
@@ -153,7 +154,7 @@ class DocumentStore:
             KeyError: no such document.
             IndexWriteError: an index failed; see ``consistent``.
         """
-        # BEGIN SOLUTION c08.5: 404 first; save the old copies; BM25; vectors (undo BM25 on failure)
+        # BEGIN SOLUTION c08.6: 404 first; save the old copies; BM25; vectors (undo BM25 on failure)
         with self.lock:
             if doc_id not in self.metadata:
                 raise KeyError(doc_id)

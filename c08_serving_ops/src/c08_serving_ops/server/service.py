@@ -120,7 +120,7 @@ class Service:
             self.error = f"loading failed: {self.load_exception!r}"
 
     async def _load(self) -> None:
-        # BEGIN SOLUTION c08.2: load in a thread; then start the batcher and turn ready, else broken
+        # BEGIN SOLUTION c08.1: load in a thread; then start the batcher and turn ready, else broken
         try:
             components = await asyncio.to_thread(self.loader, self.settings)
         except Exception as err:
