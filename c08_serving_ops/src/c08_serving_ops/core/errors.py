@@ -54,6 +54,7 @@ the service's shape; the SDKs still raise by status.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -67,6 +68,7 @@ from c08_serving_ops.core.schemas import NOT_BLANK
 STATUS_TYPES = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
                 413: "payload_too_large", 422: "validation_error", 429: "rate_limited", 503: "not_ready"}
 OPENAI_PREFIX = "/v1"
+LOG = logging.getLogger("c08.errors")  # the standard library's: the JSON handler renders it like uvicorn's records
 # OpenAI's codes where the service's error type has another name; the others keep the service's name.
 OPENAI_CODES = {"validation_error": "invalid_value", "unauthorized": "invalid_api_key", "not_found": "unknown_url",
                 "rate_limited": "rate_limit_exceeded"}
@@ -206,6 +208,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_service_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ServiceError)
+        if exc.status >= 500 and exc.__cause__ is not None:  # a failure inside the service: its traceback is logged
+            LOG.error("service_error: %s", exc.error_type, exc_info=exc.__cause__)
         return error_response(exc.status, exc.error_type, exc.message, exc.headers, param=exc.param, code=exc.code)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
