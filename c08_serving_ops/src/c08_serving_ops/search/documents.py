@@ -127,7 +127,7 @@ class DocumentStore:
             ValueError: invalid documents or vectors (nothing written).
             IndexWriteError: an index failed; see ``consistent``.
         """
-        # BEGIN SOLUTION c08.6: validate; save what is overwritten; BM25; vectors (undo BM25 on failure)
+        # BEGIN SOLUTION c08.5: validate; save what is overwritten; BM25; vectors (undo BM25 on failure)
         ids = [d.doc_id for d in docs]
         if not docs or len(set(ids)) != len(ids) or any(not i for i in ids):
             raise ValueError("give at least one document, with unique non-empty ids")
@@ -154,7 +154,7 @@ class DocumentStore:
             KeyError: no such document.
             IndexWriteError: an index failed; see ``consistent``.
         """
-        # BEGIN SOLUTION c08.6: 404 first; save the old copies; BM25; vectors (undo BM25 on failure)
+        # BEGIN SOLUTION c08.5: 404 first; save the old copies; BM25; vectors (undo BM25 on failure)
         with self.lock:
             if doc_id not in self.metadata:
                 raise KeyError(doc_id)
