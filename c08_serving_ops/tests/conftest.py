@@ -46,6 +46,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 torch.set_num_threads(1)
 
 START_TIMEOUT_S = 120.0
+STUB_LOG_WAIT_S = 1.0  # how long a failed test waits for a server's log of the error behind it
 HIGH_QUOTA = {"rate_per_s": 100_000.0, "burst": 100_000, "max_in_flight": 512}
 
 
@@ -256,13 +257,22 @@ def _surface_server_stubs(item: pytest.Item) -> Iterator[None]:
     logs_mark, records_mark = LOGS.mark(), len(RECORDER.texts)
     processes = [p for p in getattr(item, "funcargs", {}).values() if isinstance(p, ServerProcess)]
     process_marks = [len(p.lines) for p in processes]
+
+    def stub_logged(err: Exception) -> str | None:
+        texts = [LOGS.since(logs_mark), *RECORDER.since(records_mark), *error_texts(err)]
+        texts += ["\n".join(p.lines[mark:]) for p, mark in zip(processes, process_marks, strict=True)]
+        return first_stub(texts)
+
     try:
         return (yield)
     except Exception as err:
         if not reached_stub(err):
-            texts = [LOGS.since(logs_mark), *RECORDER.since(records_mark), *error_texts(err)]
-            texts += ["\n".join(p.lines[mark:]) for p, mark in zip(processes, process_marks, strict=True)]
-            stub = first_stub(texts)
+            stub = stub_logged(err)
+            waited = 0.0
+            while stub is None and waited < STUB_LOG_WAIT_S:  # a server logs its error after it has answered
+                time.sleep(0.05)
+                waited += 0.05
+                stub = stub_logged(err)
             if stub is not None:
                 raise NotImplementedError(f"{stub} (reached inside the server)") from err
         raise
