@@ -163,3 +163,52 @@ def test_memory_limit_is_enforced(course: Path, tmp_path: Path):
     assert outcomes(results)["test_lifting_the_cap"] == "failed"
     assert "MemoryError" in results["tests"][0]["output"]
     assert outcomes(results)["test_checksum"] == "passed"  # the rest of the module is unaffected
+
+
+# CPython before 3.11.8 (gh-106905): ast.parse fails at random with this SystemError while another thread
+# parses too, e.g. pytest showing a failure's source while a test's in-process server logs a traceback.
+RACING_PARSE = '''
+import ast
+
+import pytest
+
+pytestmark = pytest.mark.task("c01.1")
+PARSE = ast.parse
+
+
+def parse_failing(times):
+    left = [times]
+
+    def parse(*args, **kwargs):
+        left[0] -= 1
+        if left[0] == 0:
+            ast.parse = PARSE
+        raise SystemError("AST constructor recursion depth mismatch (before=132, after=90)")
+
+    return parse
+
+
+def test_showing_the_failure_races_once():
+    ast.parse = parse_failing(1)
+    assert 1 + 1 == 3
+
+
+def test_showing_the_failure_races_twice():
+    ast.parse = parse_failing(2)
+    assert 2 + 2 == 5
+'''
+
+
+def test_a_failure_pytest_cannot_show_is_still_a_failure(course: Path, tmp_path: Path):
+    # Unhandled, the SystemError is a pytest INTERNALERROR: the run ends there (exit status 3).
+    (course / "c01_toy/tests/test_c01_1_race.py").write_text(RACING_PARSE)
+    results = grade_submission(discover_modules(course), course, tmp_path / "out")
+    found = outcomes(results)
+    assert found.pop("test_showing_the_failure_races_once") == "failed"
+    assert found.pop("test_showing_the_failure_races_twice") == "failed"
+    assert set(found.values()) == {"passed"} and len(found) == 6  # the tests after them ran too
+    assert not any(m["problems"] for m in results["modules"])
+    shown = next(t["output"] for t in results["tests"] if t["number"] == "c01.1")
+    assert "assert (1 + 1) == 3" in shown  # pytest's own report, made once more
+    assert shown.count("pytest could not show this failure's source: SystemError") == 1  # a plain traceback
+    assert "AssertionError: assert (2 + 2) == 5" in shown

@@ -17,11 +17,13 @@ and the grader apply the same rules:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,7 +161,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield
-    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    try:
+        report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    except Exception as error:
+        report = _report_despite(error, item, call)
+        outcome.force_result(report)  # type: ignore[attr-defined]
     if call.excinfo is not None and report.passed:
         # An exception with a passing report: something rewrote the report after pytest made it.
         stream = item.config.pluginmanager.get_plugin("curriculum-events")
@@ -174,6 +180,31 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if record.outcome == "passed" and kind != "passed":
         record.outcome = kind
         record.output = str(report.longreprtext or "")[-OUTPUT_LIMIT:]
+
+
+def _report_despite(error: Exception, item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
+    """The report of a failure pytest could not show: pytest's once more, else one with a plain traceback.
+
+    To show a failure pytest parses the source of each frame. On CPython before 3.11.8 that parse
+    fails at random with ``SystemError: AST constructor recursion depth mismatch`` while another
+    thread parses too (CPython gh-106905), e.g. a test's in-process server formatting the traceback
+    of an error it logs; a source file edited during the run can break it as well. Escaping pytest,
+    the error would be an INTERNALERROR that ends the whole run at that test.
+    """
+    excinfo = call.excinfo
+    if excinfo is None or isinstance(excinfo.value, pytest.skip.Exception):
+        raise error  # not a failure being shown: nothing to stand in for
+    with contextlib.suppress(Exception):
+        return pytest.TestReport.from_item_and_call(item, call)  # the race is rare: once more is enough
+    when = call.when
+    assert when != "collect"  # makereport is only called for a test's phases
+    text = "".join(traceback.format_exception(excinfo.value))
+    sections = [(f"Captured {key} {phase}", content) for phase, key, content in item._report_sections]
+    return pytest.TestReport(
+        item.nodeid, item.location, dict.fromkeys(item.keywords, 1), "failed",
+        f"{text}\n(pytest could not show this failure's source: {type(error).__name__}: {error})",
+        when, sections, call.duration, call.start, call.stop, item.user_properties,
+    )
 
 
 class EventStream:
