@@ -1,8 +1,9 @@
 """Shared fixtures: servers in this process (for coverage and for injecting faults) and one real subprocess.
 
-* ``live``: one app on a uvicorn thread for the whole session (Cranfield, in-memory indexes,
-  the reranker trained), with an in-memory span exporter and a log buffer. Quotas are high:
-  the limiter tests start their own small apps.
+* ``live``: one app on a uvicorn thread for the whole session (Cranfield, in-memory indexes),
+  with an in-memory span exporter and a log buffer, run without the guard and observability
+  layers (``LAYERS_OFF``): part 1's tests of c08.3 and c08.7 start their own apps with them.
+* ``reranking``: an app over live's components whose engine has the learned reranker (c08.5).
 * ``app_server``: a factory of more apps *sharing live's loaded components* (so they start in
   milliseconds): each with its own settings (quota, keys, limits) and, optionally, a loader
   that blocks or fails.
@@ -35,7 +36,9 @@ from server_stubs import StubRecorder, error_texts, first_stub, reached_stub
 
 from c08_serving_ops.core.logs import configure_logging
 from c08_serving_ops.core.settings import Settings
-from c08_serving_ops.search.components import Components, Loader
+from c08_serving_ops.search.components import Components, Loader, train_reranker
+from c08_serving_ops.search.engine import SearchEngine
+from c08_serving_ops.search.xquad import load_named_collection
 from c08_serving_ops.server.app import create_app
 from c08_serving_ops.server.serve import DrainingServer, bind, build_server
 from c08_serving_ops.server.service import Phase, Service, load_components
@@ -48,6 +51,12 @@ torch.set_num_threads(1)
 START_TIMEOUT_S = 120.0
 STUB_LOG_WAIT_S = 1.0  # how long a failed test waits for a server's log of the error behind it
 HIGH_QUOTA = {"rate_per_s": 100_000.0, "burst": 100_000, "max_in_flight": 512}
+# Part 1's tasks are graded one by one: an app of c08.1-c08.6's tests runs without the two layers that
+# every request would pass through (c08.3's guard, c08.7's observability) unless a test asks for them.
+LAYERS_OFF = {"observability": False, "guard": False}
+# A route every app has from c08.1 on and the guard covers (it is not a probe): c08.3's tests send their
+# requests here, so the guard is graded without the routes of later tasks.
+GUARDED = "/openapi.json"
 
 
 class LogBuffer(io.TextIOBase):
@@ -156,7 +165,7 @@ def make_settings(tmp: Path, **overrides: Any) -> Settings:
 
 @pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    server = start_app(make_settings(tmp_path_factory.mktemp("live"), rerank=True))
+    server = start_app(make_settings(tmp_path_factory.mktemp("live"), rerank=False, **LAYERS_OFF))
     yield server
     server.stop()
 
@@ -179,13 +188,31 @@ def shared_loader(live: AppServer, before: Callable[[], None] | None = None) -> 
     return load
 
 
+@pytest.fixture(scope="session")
+def reranking(live: AppServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    """An app over live's embedder and store whose engine has c06's learned reranker, trained at start."""
+
+    def load(settings: Settings) -> Components:
+        shared = live.service.components
+        assert shared is not None
+        engine = SearchEngine(shared.store, None, settings.rerank_depth)
+        engine.reranker = train_reranker(load_named_collection(settings.collection), shared.embedder, engine,
+                                         settings.rerank_train_queries)
+        return SharedComponents(shared.embedder, shared.store, engine)
+
+    server = start_app(make_settings(tmp_path_factory.mktemp("rerank"), rerank=True, **LAYERS_OFF), load)
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def app_server(live: AppServer, tmp_path: Path) -> Iterator[Callable[..., AppServer]]:
     """``app_server(before=None, wait=True, **settings)``: another app over live's components."""
     started: list[AppServer] = []
 
     def start(before: Callable[[], None] | None = None, wait: bool = True, **overrides: Any) -> AppServer:
-        server = start_app(make_settings(tmp_path, **overrides), shared_loader(live, before), wait=wait)
+        server = start_app(make_settings(tmp_path, **{**LAYERS_OFF, **overrides}), shared_loader(live, before),
+                           wait=wait)
         started.append(server)
         return server
 

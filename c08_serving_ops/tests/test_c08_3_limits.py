@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable, Iterator
 
 import pytest
-from conftest import AppServer
+from conftest import GUARDED, AppServer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -91,21 +91,21 @@ def test_overload_guard_refuses_at_once_past_its_limit() -> None:
 
 
 def test_a_flood_beyond_the_quota_gets_429_with_retry_after(app_server: Callable[..., AppServer]) -> None:
-    server = app_server(rate_per_s=0.5, burst=3)
+    server = app_server(guard=True, rate_per_s=0.5, burst=3)
     with server.client() as client:
-        answers = [client.post("/embed", json={"inputs": "flood"}) for _ in range(5)]
+        answers = [client.get(GUARDED) for _ in range(5)]
         assert [a.status_code for a in answers] == [200, 200, 200, 429, 429]
         assert answers[3].json() == {"error": "request quota exceeded; retry after the Retry-After seconds",
                                      "error_type": "rate_limited"}
         assert int(answers[3].headers["retry-after"]) in (1, 2)
         # without configured keys the quota is the address: a made-up bearer token buys no fresh quota
-        assert client.post("/embed", json={"inputs": "x"}, headers={"Authorization": "Bearer other"}).status_code == 429
+        assert client.get(GUARDED, headers={"Authorization": "Bearer other"}).status_code == 429
         assert all(client.get("/health").status_code == 200 for _ in range(5))  # probes are never limited
 
 
 @pytest.fixture
 def full_guard(app_server: Callable[..., AppServer]) -> Iterator[AppServer]:
-    server = app_server(max_in_flight=1)
+    server = app_server(guard=True, max_in_flight=1)
     guard = server.app.state.guard
     assert guard.try_enter()  # one request is "in flight": the next must be refused at once
     yield server
@@ -123,9 +123,9 @@ def test_overload_answers_429_at_once(full_guard: AppServer) -> None:
 
 
 def test_payload_limit_by_header_and_by_counting(app_server: Callable[..., AppServer]) -> None:
-    server = app_server(max_body_bytes=2048)
+    server = app_server(guard=True, max_body_bytes=2048)
     with server.client() as client:
-        big = client.post("/embed", json={"inputs": "word " * 1000})
+        big = client.post(GUARDED, json={"inputs": "word " * 1000})
         assert big.status_code == 413
         assert big.json() == {"error": "the body is over the limit of 2048 bytes", "error_type": "payload_too_large"}
 
@@ -135,18 +135,37 @@ def test_payload_limit_by_header_and_by_counting(app_server: Callable[..., AppSe
                 yield b"word " * 10
             yield b'"}'
 
-        chunked = client.post("/embed", content=chunks(), headers={"content-type": "application/json"})
+        chunked = client.post(GUARDED, content=chunks(), headers={"content-type": "application/json"})
         assert chunked.status_code == 413 and chunked.json()["error_type"] == "payload_too_large"
-        assert client.post("/embed", json={"inputs": "small"}).status_code == 200
+        # a small body passes the guard: the schema route behind it answers (GET only, so 405)
+        assert client.post(GUARDED, json={"inputs": "small"}).status_code == 405
 
 
 def test_bearer_keys(app_server: Callable[..., AppServer]) -> None:
-    server = app_server(api_keys=["s3cret", "other"])
+    server = app_server(guard=True, api_keys=["s3cret", "other"])
     with server.client() as client:
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic s3cret"},
                         {"Authorization": "Bearer"}):
-            denied = client.post("/embed", json={"inputs": "x"}, headers=headers)
+            denied = client.get(GUARDED, headers=headers)
             assert denied.status_code == 401 and denied.headers["www-authenticate"] == "Bearer"
             assert denied.json()["error_type"] == "unauthorized"
-        assert client.post("/embed", json={"inputs": "x"}, headers={"Authorization": "Bearer s3cret"}).is_success
+        assert client.get(GUARDED, headers={"Authorization": "Bearer s3cret"}).is_success
         assert client.get("/health").status_code == 200 and client.get("/metrics").status_code == 200
+
+
+def test_ready_reports_a_saturated_guard_and_health_stays_alive(app_server: Callable[..., AppServer]) -> None:
+    server = app_server(guard=True, max_in_flight=2)
+    guard = server.app.state.guard
+    with server.client() as client:
+        assert client.get("/ready").status_code == 200
+        assert guard.try_enter() and guard.try_enter()  # every slot taken
+        try:
+            ready = client.get("/ready")
+            assert ready.status_code == 503 and ready.headers["retry-after"] == "1"
+            assert ready.json() == {"error": "saturated: 2 of 2 requests in flight", "error_type": "not_ready"}
+            assert client.head("/ready").status_code == 503 and client.head("/ready").content == b""
+            assert client.get("/health").status_code == 200 and client.head("/health").status_code == 200
+        finally:
+            guard.leave()
+            guard.leave()
+        assert client.get("/ready").status_code == 200

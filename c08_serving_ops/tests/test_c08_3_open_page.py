@@ -17,7 +17,7 @@ KEY = "page-key"
 
 
 def test_the_chat_page_loads_without_a_key(app_server: Callable[..., AppServer]) -> None:
-    server = app_server(api_keys=[KEY])
+    server = app_server(guard=True, api_keys=[KEY])
     with server.client() as http:
         page = http.get("/")
         refused = [http.post("/search", json={"query": "wing flutter"}), http.get("/openapi.json")]

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import AppServer
+from conftest import GUARDED, AppServer
 
 from c08_serving_ops.core.limiter import EVICTION_SCAN, RateLimiter
 from c08_serving_ops.core.settings import Settings
@@ -19,7 +19,6 @@ from c08_serving_ops.server.middleware import client_address, key_matches, parse
 
 pytestmark = pytest.mark.task("c08.3")
 
-EMBED = {"inputs": "quota"}
 
 
 class FakeClock:
@@ -111,9 +110,9 @@ def test_client_address_believes_forwarded_for_only_from_trusted_proxies() -> No
 
 
 def test_without_keys_a_made_up_token_buys_no_quota(app_server: Callable[..., AppServer]) -> None:
-    server = app_server(rate_per_s=0.01, burst=2)
+    server = app_server(guard=True, rate_per_s=0.01, burst=2)
     with server.client() as client:
-        statuses = [client.post("/embed", json=EMBED, headers={"Authorization": f"Bearer {uuid.uuid4()}"}).status_code
+        statuses = [client.get(GUARDED, headers={"Authorization": f"Bearer {uuid.uuid4()}"}).status_code
                     for _ in range(6)]
     assert statuses == [200, 200, 429, 429, 429, 429]
     assert len(server.app.state.limiter) == 1  # one entry: the address; the tokens created none
@@ -121,32 +120,32 @@ def test_without_keys_a_made_up_token_buys_no_quota(app_server: Callable[..., Ap
 
 def test_unknown_tokens_never_create_entries_and_failures_are_throttled(
         app_server: Callable[..., AppServer]) -> None:
-    server = app_server(api_keys=["right-key"], auth_failure_burst=5, auth_failure_rate_per_s=0.01)
+    server = app_server(guard=True, api_keys=["right-key"], auth_failure_burst=5, auth_failure_rate_per_s=0.01)
     good = {"Authorization": "Bearer right-key"}
     with server.client() as client:
-        assert client.post("/embed", json=EMBED, headers=good).status_code == 200
-        guesses = [client.post("/embed", json=EMBED, headers={"Authorization": f"Bearer {uuid.uuid4()}"})
+        assert client.get(GUARDED, headers=good).status_code == 200
+        guesses = [client.get(GUARDED, headers={"Authorization": f"Bearer {uuid.uuid4()}"})
                    for _ in range(8)]
         assert [g.status_code for g in guesses] == [401] * 5 + [429] * 3  # 429 after auth_failure_burst failures
         assert guesses[5].json()["error_type"] == "rate_limited" and int(guesses[5].headers["retry-after"]) >= 1
         # a blocked address is refused before any key is compared: the answer says nothing about a guess
-        assert client.post("/embed", json=EMBED, headers=good).status_code == 429
+        assert client.get(GUARDED, headers=good).status_code == 429
         assert client.get("/health").status_code == 200  # probes are never limited
     assert len(server.app.state.limiter) == 1  # only the real key has a bucket
     assert len(server.app.state.auth_failures) == 1  # one address
 
 
 def test_a_trusted_proxy_forwards_each_clients_address(app_server: Callable[..., AppServer]) -> None:
-    server = app_server(rate_per_s=0.01, burst=1, trusted_proxies=["127.0.0.1"])
+    server = app_server(guard=True, rate_per_s=0.01, burst=1, trusted_proxies=["127.0.0.1"])
     with server.client() as client:
         def embed(forwarded: str) -> int:
-            return client.post("/embed", json=EMBED, headers={"X-Forwarded-For": forwarded}).status_code
+            return client.get(GUARDED, headers={"X-Forwarded-For": forwarded}).status_code
 
         assert [embed("198.51.100.1"), embed("198.51.100.1"), embed("198.51.100.2")] == [200, 429, 200]
         # a client that prepends a fake hop is still keyed by the hop the proxy appended
         assert embed("203.0.113.5, 198.51.100.1") == 429
-    untrusted = app_server(rate_per_s=0.01, burst=1)  # no trusted proxy: the header is ignored
+    untrusted = app_server(guard=True, rate_per_s=0.01, burst=1)  # no trusted proxy: the header is ignored
     with untrusted.client() as client:
-        statuses = [client.post("/embed", json=EMBED, headers={"X-Forwarded-For": f"198.51.100.{i}"}).status_code
+        statuses = [client.get(GUARDED, headers={"X-Forwarded-For": f"198.51.100.{i}"}).status_code
                     for i in range(3)]
     assert statuses == [200, 429, 429]

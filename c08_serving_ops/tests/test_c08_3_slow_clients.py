@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from conftest import AppServer
+from conftest import GUARDED, AppServer
 
 from c08_serving_ops.server.connections import ConnectionTracker, raw_json_response
 from c08_serving_ops.tools.slowloris import holding, open_held, status_of
@@ -40,7 +40,7 @@ def read_response(sock: socket.socket, wait_s: float = ANSWER_WAIT_S) -> tuple[i
 
 
 def test_headers_must_arrive_within_the_deadline(app_server: Callable[..., AppServer]) -> None:
-    server = app_server(header_timeout_s=0.5)
+    server = app_server(guard=True, header_timeout_s=0.5)
     host, port = "127.0.0.1", int(server.url.rsplit(":", 1)[1])
     with socket.create_connection((host, port), timeout=ANSWER_WAIT_S) as slow:
         slow.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # never finishes its headers
@@ -58,7 +58,7 @@ def test_headers_must_arrive_within_the_deadline(app_server: Callable[..., AppSe
 
 
 def test_a_body_must_arrive_within_the_deadline(app_server: Callable[..., AppServer]) -> None:
-    server = app_server(body_timeout_s=0.5)
+    server = app_server(guard=True, body_timeout_s=0.5)
     with open_held(server.url, 1)[0] as slow:
         status, headers, body = read_response(slow)
     assert status == 408 and headers["connection"] == "close"
@@ -67,28 +67,27 @@ def test_a_body_must_arrive_within_the_deadline(app_server: Callable[..., AppSer
 
 
 def test_a_request_counts_in_flight_only_once_its_body_is_in(app_server: Callable[..., AppServer]) -> None:
-    server = app_server(max_in_flight=4, max_connections_per_client=1000)
+    server = app_server(guard=True, max_in_flight=4, max_connections_per_client=1000)
     guard = server.app.state.guard
     with holding(server.url, 16) as held, server.client() as client:  # 4x the in-flight limit, all half-sent
         deadline = time.monotonic() + ANSWER_WAIT_S
         while server.app.state.connections.open_by_client["127.0.0.2"] < 16 and time.monotonic() < deadline:
             time.sleep(0.01)
         assert guard.in_flight == 0  # reading a body holds no slot
-        found = client.post("/search", json={"query": "boundary layer", "mode": "bm25", "top_k": 2})
-        assert found.status_code == 200 and len(found.json()["hits"]) == 2
+        assert client.get(GUARDED).status_code == 200
         assert client.get("/ready").status_code == 200  # not saturated
         assert all(status_of(sock) is None for sock in held)  # the slow ones are still waiting, unanswered
     assert guard.rejected == 0
 
 
 def test_each_client_has_a_connection_cap(app_server: Callable[..., AppServer]) -> None:
-    server = app_server(max_connections_per_client=3)
+    server = app_server(guard=True, max_connections_per_client=3)
     tracker: ConnectionTracker = server.app.state.connections
     with holding(server.url, 5, source="127.0.0.3") as held, server.client() as client:
         answers = [status_of(sock, wait_s=2.0) for sock in held]
         assert sorted(answers, key=str) == [429, 429, None, None, None]  # two refused at once
         assert tracker.open_by_client["127.0.0.3"] == 3 and tracker.refused == 2
-        assert client.post("/search", json={"query": "wing flutter", "mode": "bm25"}).status_code == 200
+        assert client.get(GUARDED).status_code == 200
         kept = [sock for sock, answer in zip(held, answers, strict=True) if answer is None]
         kept[0].close()  # one closes: its slot is free again
         deadline = time.monotonic() + ANSWER_WAIT_S
@@ -103,7 +102,7 @@ def test_each_client_has_a_connection_cap(app_server: Callable[..., AppServer]) 
 
 
 def test_a_trusted_proxy_is_exempt_from_the_connection_cap(app_server: Callable[..., AppServer]) -> None:
-    server = app_server(max_connections_per_client=1, trusted_proxies=["127.0.0.4/32"])
+    server = app_server(guard=True, max_connections_per_client=1, trusted_proxies=["127.0.0.4/32"])
     with holding(server.url, 3, source="127.0.0.4") as held:
         assert [status_of(sock, wait_s=0.3) for sock in held] == [None, None, None]
     with pytest.raises(ValueError):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import AppServer, SharedComponents, make_settings, start_app
+from conftest import LAYERS_OFF, AppServer, SharedComponents, make_settings, start_app
 
 from c06_retrieval_tools import load_cranfield
 from c08_serving_ops.core.settings import Settings
@@ -213,7 +213,7 @@ def test_a_client_that_disconnects_mid_batch_is_dropped(live: AppServer, tmp_pat
     def loader(settings: Settings) -> SharedComponents:
         return SharedComponents(gated, components.store, components.engine)  # type: ignore[arg-type]
 
-    server = start_app(make_settings(tmp_path, max_wait_ms=0.0), loader)
+    server = start_app(make_settings(tmp_path, max_wait_ms=0.0, **LAYERS_OFF), loader)
     try:
         port = int(server.url.rsplit(":", 1)[1])
         running = raw_post(port, {"inputs": "held in the model"})
@@ -280,3 +280,13 @@ def test_batching_speeds_up_the_model_at_concurrency_32(live: AppServer, metric:
     batched = asyncio.run(throughput(True))
     assert sum(sizes) == len(rows) and len(sizes) <= 4  # 32 callers at once: batches of about 32
     metric("embed_batching_speedup_c32", batched / unbatched)
+
+
+def test_embedder_matches_c06_encoder(live: AppServer) -> None:
+    components = live.service.components
+    assert components is not None
+    embedder: Embedder = components.embedder
+    texts = ["the boundary layer", "supersonic flutter of a thin wing " * 3]
+    reference = embedder.encoder.encode(texts, cached=False)
+    np.testing.assert_allclose(embedder.embed(texts), reference, atol=1e-5)
+    assert embedder.forward([]).shape == (0, embedder.dimension)

@@ -1,10 +1,9 @@
-"""c08.4: the event loop never blocks: tokenisation runs on the service's bounded CPU pool, long texts cost
-what their head costs, and /health stays quick while ten 1 MB /embed inputs and a generation are in flight."""
+"""c08.4: the event loop never blocks: tokenisation runs on the service's bounded CPU pool, and long texts cost
+what their head costs (/health under ten 1 MB inputs and a generation is c08.9's, in ``test_c08_9_generate.py``)."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,16 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from c08_serving_ops.search.embedder import HEAD_CHARS_PER_TOKEN, Embedder, head_of
-from c08_serving_ops.tools.loop_stall import big_text, measure_stall, parse_args
 
 pytestmark = pytest.mark.task("c08.4")
 
-# A hang detector, not a speed claim. Probes are due every 50 ms and timed from when they were due, so a stall
-# delays every probe due during it. With tokenisation on the loop, ten 990 kB inputs and a generation blocked it
-# for seconds: p99 32.8 s on the 2-core machine at load 11 (one whole-text tokenisation: 0.4 s quiet, 2.7 s at
-# that load). Off the loop: p99 0.97 s at load 11, the loop's own work on ten 1 MB bodies (JSON decoding,
-# validation) queued behind each other (README).
-HEALTH_P99_BOUND_MS = 3000.0
 
 
 def test_tokenisation_runs_on_the_cpu_pool_not_the_loop(live: AppServer, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,8 +30,7 @@ def test_tokenisation_runs_on_the_cpu_pool_not_the_loop(live: AppServer, monkeyp
     monkeypatch.setattr(components.embedder, "tokenize", spy)
     with live.client() as client:
         assert client.post("/embed", json={"inputs": "off the loop"}).status_code == 200
-        assert client.post("/search", json={"query": "event loop stays free", "mode": "dense"}).status_code == 200
-    assert len(threads) == 2 and all(name.startswith("c08-cpu") for name in threads), threads
+    assert len(threads) == 1 and all(name.startswith("c08-cpu") for name in threads), threads
     assert live.service.cpu_pool._max_workers == live.service.settings.cpu_workers
 
 
@@ -70,12 +61,3 @@ def test_head_of_cuts_at_ascii_whitespace_only() -> None:
     assert head_of("x" * 50, 10) == "x" * 50  # no safe cut point: the whole text
     assert head_of("aa\u3000bb" * 10, 8) == "aa\u3000bb" * 10  # a Unicode space is not a safe cut point
     assert HEAD_CHARS_PER_TOKEN >= 4
-
-
-def test_health_stays_quick_while_megabyte_inputs_and_a_generation_run(
-        gen_server: Callable[..., AppServer]) -> None:
-    server = gen_server()
-    row = measure_stall(server.url, inputs=10, chars=990_000, generate=True)
-    assert row["statuses"] == {200: 11}, row  # ten /embed and the /generate all answered
-    assert row["health_p99_ms"] <= HEALTH_P99_BOUND_MS, row
-    assert len(big_text(1000)) == 1000 and parse_args(["--inputs", "2"]).inputs == 2

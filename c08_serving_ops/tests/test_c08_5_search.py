@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -42,8 +43,8 @@ def reference_bm25(cranfield: Collection) -> TantivyBM25:
 
 
 @pytest.fixture(scope="module")
-def client(live: AppServer) -> Iterator[httpx.Client]:
-    with live.client() as http:
+def client(reranking: AppServer) -> Iterator[httpx.Client]:
+    with reranking.client() as http:
         yield http
 
 
@@ -92,12 +93,12 @@ def test_hybrid_fuses_both_lists_as_c06_does(client: httpx.Client, live: AppServ
     assert all(h["ranks"]["bm25"] or h["ranks"]["dense"] for h in hits)
 
 
-def test_served_hybrid_quality_on_held_out_queries(live: AppServer, cranfield: Collection,
+def test_served_hybrid_quality_on_held_out_queries(reranking: AppServer, cranfield: Collection,
                                                   metric: Callable[..., None]) -> None:
     """nDCG@10 of hybrid RRF + rerank over HTTP on 60 judged queries the reranker did not train on."""
-    held_out = cranfield.judged_queries()[live.service.settings.rerank_train_queries:][:60]
+    held_out = cranfield.judged_queries()[reranking.service.settings.rerank_train_queries:][:60]
     run: dict[str, dict[str, float]] = {}
-    with live.client() as http:
+    with reranking.client() as http:
         for qid in held_out:
             hits = http.post("/search", json={"query": cranfield.queries[qid], "top_k": 10, "rerank": True}).json()
             run[qid] = {h["id"]: h["score"] for h in hits["hits"]}
@@ -123,8 +124,8 @@ def test_rerank_reorders_the_head(client: httpx.Client) -> None:
     assert scores == sorted(scores, reverse=True)
 
 
-def test_the_cache_answers_repeats_and_counts(client: httpx.Client, live: AppServer) -> None:
-    cache = live.service.cache
+def test_the_cache_answers_repeats_and_counts(client: httpx.Client, reranking: AppServer) -> None:
+    cache = reranking.service.cache  # the cache of the app the client talks to
     hits, misses = cache.hits, cache.misses
     first = client.post("/search", json={"query": "Shock  waves in NOZZLES", "top_k": 4})
     again = client.post("/search", json={"top_k": 4, "query": "shock waves in nozzles "})
@@ -289,3 +290,19 @@ def test_the_route_takes_its_components_from_a_dependency(live: AppServer) -> No
     assert asked and asked[0]["query"] == "dependency override probe" and asked[0]["top_k"] == 4
     assert asked[0]["vector"] and asked[0]["mode"] == "bm25"  # bm25 needs no query vector
 
+
+def test_query_tokenisation_runs_on_the_cpu_pool_not_the_loop(reranking: AppServer,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    components = reranking.service.components
+    assert components is not None
+    threads: list[str] = []
+    original = components.embedder.tokenize
+
+    def spy(texts: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return original(texts)
+
+    monkeypatch.setattr(components.embedder, "tokenize", spy)
+    with reranking.client() as client:
+        assert client.post("/search", json={"query": "event loop stays free", "mode": "dense"}).status_code == 200
+    assert len(threads) == 1 and threads[0].startswith("c08-cpu"), threads

@@ -119,7 +119,7 @@ def test_connect_errors_are_retried_then_raised() -> None:
 
 
 def test_a_flood_on_the_real_server_is_absorbed_by_retries(app_server: Callable[..., AppServer]) -> None:
-    server = app_server(rate_per_s=4.0, burst=2)
+    server = app_server(guard=True, rate_per_s=4.0, burst=2)
     slept: list[float] = []
 
     def sleep(seconds: float) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from conftest import LOGS, AppServer
+from conftest import LOGS, AppServer, make_settings, shared_loader, start_app
 from prometheus_client.parser import text_string_to_metric_families
 
 from c08_serving_ops.core.logs import configure_logging
@@ -18,8 +18,17 @@ from c08_serving_ops.core.tracing import make_tracer_provider
 pytestmark = pytest.mark.task("c08.7")
 
 
-def test_request_ids_are_accepted_or_generated_and_logged(live: AppServer) -> None:
-    with live.client() as client:
+@pytest.fixture(scope="module")
+def observed(live: AppServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    """An app over live's components with the observability layer on (live runs without it)."""
+    server = start_app(make_settings(tmp_path_factory.mktemp("observed"), observability=True, guard=False),
+                       shared_loader(live))
+    yield server
+    server.stop()
+
+
+def test_request_ids_are_accepted_or_generated_and_logged(observed: AppServer) -> None:
+    with observed.client() as client:
         given = client.get("/health", headers={"X-Request-ID": "trace-me-42"})
         fresh = client.get("/ready")
         unsafe = client.get("/health", headers={"X-Request-ID": "x" * 200})
@@ -54,16 +63,16 @@ def test_configure_logging_writes_json_lines() -> None:
         configure_logging("info", LOGS)
 
 
-def test_spans_form_request_batch_model_index(live: AppServer) -> None:
-    live.spans.clear()
-    with live.client() as client:
+def test_spans_form_request_batch_model_index(observed: AppServer) -> None:
+    observed.spans.clear()
+    with observed.client() as client:
         embed = client.post("/embed", json={"inputs": "trace this text"}, headers={"X-Request-ID": "span-embed"})
         search = client.post("/search", json={"query": "wing flutter trace", "mode": "hybrid"})
     assert embed.status_code == search.status_code == 200
 
     def finished() -> list[Any]:  # a request span ends just after its response is sent: wait for both
-        live.service.provider.force_flush()
-        spans = list(live.spans.get_finished_spans())
+        observed.service.provider.force_flush()
+        spans = list(observed.spans.get_finished_spans())
         routes = {s.attributes.get("http.route") for s in spans if s.name == "request"}
         return spans if {"/embed", "/search"} <= routes else []
 
@@ -104,7 +113,7 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 def test_metrics_expose_every_series(app_server: Callable[..., AppServer]) -> None:
-    server = app_server(rate_per_s=0.01, burst=5)
+    server = app_server(rate_per_s=0.01, burst=5, observability=True, guard=True)
     with server.client() as client:
         client.post("/embed", json={"inputs": ["one", "two"]})
         client.post("/search", json={"query": "metrics please", "mode": "bm25"})

@@ -13,6 +13,8 @@ process must not share counters). The series, all prefixed ``c08_``:
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -54,3 +56,36 @@ class ServiceMetrics:
     def exposition(self) -> bytes:
         """The registry in Prometheus' text format."""
         return generate_latest(self.registry)
+
+
+class _Nothing:
+    """A series that records nothing: every call of a counter, gauge or histogram is accepted."""
+
+    def labels(self, *values: str, **named: str) -> _Nothing:
+        return self
+
+    def inc(self, amount: float = 1.0) -> None:
+        pass
+
+    def dec(self, amount: float = 1.0) -> None:
+        pass
+
+    def set(self, value: float) -> None:
+        pass
+
+    def observe(self, value: float) -> None:
+        pass
+
+
+class NullMetrics(ServiceMetrics):
+    """The series of a service run without observability (``settings.observability = false``).
+
+    Every series records nothing and ``/metrics`` is empty, so the code that counts (the batcher,
+    the cache, the guard) runs unchanged whether or not the service is observed.
+    """
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        nothing = cast(Any, _Nothing())
+        self.requests = self.latency = self.queue_size = self.batch_size = self.batch_tokens = nothing
+        self.dropped = self.cache_hits = self.cache_misses = self.rejections = nothing

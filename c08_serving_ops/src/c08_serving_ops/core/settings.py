@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     generate_context: int = Field(2048, ge=16)  # prompt + new tokens, at most (and at most the model's)
     max_stop_sequences: int = Field(4, ge=0, le=64)
     keepalive_s: float = Field(10.0, gt=0)  # an SSE comment after this long without an event
+    # the service's layers: both on in production; a layer switched off is neither built nor run
+    observability: bool = True  # request ids, access logs, the request span, the series of /metrics (c08.7)
+    guard: bool = True  # quotas, keys, payload and body limits, the overload guard, slow-client defences (c08.3)
     # operations
     drain_timeout_s: float = Field(10.0, ge=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -106,6 +109,8 @@ class Settings(BaseSettings):
         if self.quantization == "q4_1" and self.adapter_path is not None:
             raise ValueError("quantization 'q4_1' runs the GGUF file's own blocks: "
                              "adapter_path needs int8, q8_0 or fp32")
+        if self.api_keys and not self.guard:
+            raise ValueError("api_keys need the guard (guard = true): without it no key is checked")
         if any(not key or key != key.strip() for key in self.api_keys):
             raise ValueError("api_keys must be non-empty strings without surrounding spaces")
         for proxy in self.trusted_proxies:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from c06_retrieval_tools import Collection
 from c08_serving_ops.core.logs import get_logger
 from c08_serving_ops.core.settings import Settings
 from c08_serving_ops.search.documents import DocumentStore
@@ -57,16 +58,21 @@ def load_search_components(settings: Settings) -> Components:
                                qdrant_url=settings.qdrant_url, in_memory=settings.in_memory)
     engine = SearchEngine(store, None, settings.rerank_depth)
     if settings.rerank:
-        judged = collection.judged_queries()[: settings.rerank_train_queries]
-        doc_vectors = embed_documents([d.text for d in collection.documents], "reranker: document vectors")
-        title_vectors = embed_documents([d.title for d in collection.documents], "reranker: title vectors")
-        reranker = Reranker(collection, doc_vectors, title_vectors)
-        queries = [(collection.queries[q], collection.qrels.get(q, {})) for q in judged]
-        engine.reranker = reranker.train(queries, embedder.embed([q for q, _ in queries]), engine.retrieve)
+        engine.reranker = train_reranker(collection, embedder, engine, settings.rerank_train_queries)
     log.info("components_loaded", documents=len(store), seconds=round(time.perf_counter() - started, 3),
              reranker=settings.rerank)
     return Components(embedder, store, engine)
     # END SOLUTION
+
+
+def train_reranker(collection: Collection, embedder: Embedder, engine: SearchEngine, queries: int) -> Reranker:
+    """c06's learned reranker, trained on the first ``queries`` judged queries over ``engine``'s candidates."""
+    judged = collection.judged_queries()[:queries]
+    doc_vectors = embed_with_progress(embedder, [d.text for d in collection.documents], "reranker: document vectors")
+    title_vectors = embed_with_progress(embedder, [d.title for d in collection.documents], "reranker: title vectors")
+    training = [(collection.queries[q], collection.qrels.get(q, {})) for q in judged]
+    return Reranker(collection, doc_vectors, title_vectors).train(
+        training, embedder.embed([q for q, _ in training]), engine.retrieve)
 
 
 def embed_with_progress(embedder: Embedder, texts: Sequence[str], label: str, chunk: int = 64) -> NDArray[np.float32]:

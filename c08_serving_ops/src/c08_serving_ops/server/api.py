@@ -96,7 +96,7 @@ async def ready(request: Request) -> JSONResponse:
     if not service.ready:
         ready_service(request)  # raises the reason: loading, draining or broken
     guard = request.app.state.guard
-    if guard.in_flight >= guard.limit:
+    if guard is not None and guard.in_flight >= guard.limit:
         raise ServiceError(503, "not_ready", f"saturated: {guard.in_flight} of {guard.limit} requests in flight",
                            {"Retry-After": "1"})
     batcher = service.batcher

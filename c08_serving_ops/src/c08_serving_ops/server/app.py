@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from c08_serving_ops.core.errors import install_error_handlers
@@ -46,7 +47,8 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_compon
     """A ready-to-serve app (loading starts with the server's lifespan)."""
     # BEGIN SOLUTION c08.1: service; lifespan (start, stop); errors; routers; middlewares
     settings = settings or Settings.load()
-    provider = make_tracer_provider(settings.trace_exporter, settings.otlp_endpoint, span_exporter)
+    provider = (make_tracer_provider(settings.trace_exporter, settings.otlp_endpoint, span_exporter)
+                if settings.observability else TracerProvider())  # off: spans are made, never exported
     service = Service(settings, loader, provider)
 
     @asynccontextmanager
@@ -60,18 +62,22 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_compon
     # /docs comes from page_router with Swagger UI served locally (FastAPI's own loads it from a CDN)
     app = FastAPI(title=TITLE, version="1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.service = service
-    app.state.limiter = RateLimiter(settings.rate_per_s, settings.burst, settings.max_clients)
-    app.state.guard = OverloadGuard(settings.max_in_flight)
-    app.state.auth_failures = RateLimiter(settings.auth_failure_rate_per_s, settings.auth_failure_burst,
-                                          settings.max_clients)
-    app.state.connections = ConnectionTracker(settings.max_connections_per_client,
-                                              is_exempt(parse_networks(settings.trusted_proxies)))
+    app.state.guard = app.state.connections = None
+    if settings.guard:
+        app.state.limiter = RateLimiter(settings.rate_per_s, settings.burst, settings.max_clients)
+        app.state.guard = OverloadGuard(settings.max_in_flight)
+        app.state.auth_failures = RateLimiter(settings.auth_failure_rate_per_s, settings.auth_failure_burst,
+                                              settings.max_clients)
+        app.state.connections = ConnectionTracker(settings.max_connections_per_client,
+                                                  is_exempt(parse_networks(settings.trusted_proxies)))
     install_error_handlers(app)
     install_openapi(app, settings)  # the schema states this app's limits
     for router in routers if routers is not None else ALL_ROUTERS:
         app.include_router(router)
-    app.add_middleware(GuardMiddleware, service=service, limiter=app.state.limiter, guard=app.state.guard,
-                       auth_failures=app.state.auth_failures)
-    app.add_middleware(ObserveMiddleware, service=service)  # added last = outermost
+    if settings.guard:
+        app.add_middleware(GuardMiddleware, service=service, limiter=app.state.limiter, guard=app.state.guard,
+                           auth_failures=app.state.auth_failures)
+    if settings.observability:
+        app.add_middleware(ObserveMiddleware, service=service)  # added last = outermost
     return app
     # END SOLUTION

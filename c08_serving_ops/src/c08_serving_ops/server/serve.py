@@ -55,7 +55,8 @@ def build_server(app: FastAPI, settings: Settings) -> DrainingServer:
     :mod:`~c08_serving_ops.server.connections`; ``proxy_headers`` is off because uvicorn would otherwise
     believe ``X-Forwarded-For`` from any loopback peer: the guard reads it, from trusted proxies only.
     """
-    protocol = guarded_protocol(app.state.connections, settings.header_timeout_s)
+    # without the guard: uvicorn's own h11 (no header deadline, no per-client cap)
+    protocol = guarded_protocol(app.state.connections, settings.header_timeout_s) if settings.guard else "h11"
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
                             lifespan="on", timeout_graceful_shutdown=math.ceil(settings.drain_timeout_s),
                             http=protocol, proxy_headers=False,

@@ -26,7 +26,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
 from c08_serving_ops.core.logs import get_logger
-from c08_serving_ops.core.metrics import ServiceMetrics
+from c08_serving_ops.core.metrics import NullMetrics, ServiceMetrics
 from c08_serving_ops.core.settings import Settings
 from c08_serving_ops.core.tracing import tracer_of
 from c08_serving_ops.search.batcher import FloatMatrix, Job, MicroBatcher
@@ -93,7 +93,7 @@ class Service:
     def __init__(self, settings: Settings, loader: Loader = load_components,
                  provider: TracerProvider | None = None, metrics: ServiceMetrics | None = None) -> None:
         self.settings, self.loader = settings, loader
-        self.metrics = metrics or ServiceMetrics()
+        self.metrics = metrics or (ServiceMetrics() if settings.observability else NullMetrics())
         self.provider = provider or TracerProvider()
         self.tracer = tracer_of(self.provider)
         self.phase = Phase.LOADING
@@ -133,7 +133,8 @@ class Service:
         self.batcher = MicroBatcher(components.embedder.forward, max_batch_tokens=self.settings.max_batch_tokens,
                                     max_wait_s=self.settings.max_wait_ms / 1000, max_queue=self.settings.max_queue,
                                     enabled=self.settings.batching,
-                                    observer=BatchTelemetry(self.metrics, self.provider))
+                                    observer=BatchTelemetry(self.metrics, self.provider)
+                                    if self.settings.observability else None)
         self.batcher.start()
         if self.phase is Phase.LOADING:
             self.phase = Phase.READY
@@ -182,13 +183,15 @@ class Service:
         self.begin_drain()
         if self._loading is not None and not self._loading.done():
             self._loading.cancel()
-        if self.batcher is not None:
-            await self.batcher.close()
-        if self.components is not None:
-            self.components.close()
-        self.cpu_pool.shutdown(wait=False, cancel_futures=True)
-        self.provider.force_flush()
-        self.log.info("stopped")
+        try:
+            if self.batcher is not None:
+                await self.batcher.close()  # re-raises what killed its worker
+        finally:  # whatever the batcher did, the indexes (and the embedded Qdrant client) are closed
+            if self.components is not None:
+                self.components.close()
+            self.cpu_pool.shutdown(wait=False, cancel_futures=True)
+            self.provider.force_flush()
+            self.log.info("stopped")
 
     async def offload(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """``function(*args, **kwargs)`` on the bounded CPU pool, awaited: the event loop keeps serving meanwhile.
