@@ -77,3 +77,9 @@ def test_draining_is_not_ready(app_server: Callable[..., AppServer]) -> None:
         assert ready.status_code == 503 and ready.json()["error"] == "the service is shutting down"
         assert client.get("/health").status_code == 200  # alive: finishing its work
         assert client.post("/embed", json={"inputs": "x"}).status_code == 503
+
+
+def test_a_server_without_the_language_model_answers_503_on_generate(live: AppServer) -> None:
+    with live.client() as http:  # live runs with generation off
+        response = http.post("/generate", json={"inputs": "The capital of France is"})
+    assert response.status_code == 503 and "C08_GENERATION" in response.json()["error"]

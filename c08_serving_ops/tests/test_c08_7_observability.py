@@ -135,3 +135,11 @@ def test_metrics_expose_every_series(app_server: Callable[..., AppServer]) -> No
     assert values[("c08_batch_tokens_count", ())] >= 1
     assert values[("c08_queue_size", ())] == 0
     assert ("c08_dropped_jobs_total", ()) in values
+
+
+def test_metrics_answer_head_as_get_without_a_body(observed: AppServer) -> None:
+    with observed.client() as client:
+        client.get("/health")  # at least one request counted
+        got, head = client.get("/metrics"), client.head("/metrics")
+    assert head.status_code == got.status_code == 200 and head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"] and "c08_requests_total" in got.text
