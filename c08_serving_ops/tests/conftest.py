@@ -278,6 +278,32 @@ def gen_server(live: AppServer, llm: Any, tmp_path: Path) -> Iterator[Callable[.
         server.stop()
 
 
+def tokenize_threads(components: Components | None, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the threads the embedder tokenizes on from now on (a spy on ``Embedder.tokenize``)."""
+    assert components is not None
+    threads: list[str] = []
+    original = components.embedder.tokenize
+
+    def spy(texts: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return original(texts)
+
+    monkeypatch.setattr(components.embedder, "tokenize", spy)
+    return threads
+
+
+def assert_every_call_answered(report: Any, calls: list[Any], rounds: int, warmup_rounds: int) -> None:
+    """A soak's report: ``rounds`` measured rounds plus the warm-up ones, each call answered as it expects."""
+    assert report.rounds == rounds and set(report.statuses) == {call.name for call in calls}
+    assert report.unexpected == [], report.unexpected
+    for call in calls:
+        counts = report.statuses[call.name]
+        assert sum(counts.values()) == rounds + warmup_rounds, (call.name, counts)
+        assert set(counts) <= call.expect, (call.name, counts)
+    assert report.requests == len(calls) * (rounds + warmup_rounds)
+    assert 0 < report.rss_ready_mib <= report.rss_peak_mib and report.rss_after_mib <= report.rss_peak_mib
+
+
 def _surface_server_stubs(item: pytest.Item) -> Iterator[None]:
     """Fail with the stub a server reached while this phase ran, if any (see ``server_stubs``)."""
     RECORDER.attach()

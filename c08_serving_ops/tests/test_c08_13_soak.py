@@ -9,7 +9,7 @@ routes and the bad inputs.
 from __future__ import annotations
 
 import pytest
-from conftest import SMOKE_KEYS
+from conftest import SMOKE_KEYS, assert_every_call_answered
 
 from c08_serving_ops.tools import soak
 from c08_serving_ops.tools.process import ServerProcess
@@ -24,10 +24,4 @@ def test_a_short_authenticated_soak_over_every_route(generation_process: ServerP
     calls = soak.round_of_calls(0, "any", anonymous=False)
     assert {call.name for call in calls if call.generation} == {
         "generate", "generate_stream", "models", "chat", "rag_extractive", "rag_generate", "bad_max_new_tokens"}
-    assert report.rounds == 3 and set(report.statuses) == {call.name for call in calls}
-    assert report.unexpected == [], report.unexpected
-    for call in calls:
-        counts = report.statuses[call.name]
-        assert sum(counts.values()) == report.rounds + 1  # the warm-up round and the measured ones
-        assert set(counts) <= call.expect, (call.name, counts)
-    assert 0 < report.rss_ready_mib <= report.rss_peak_mib
+    assert_every_call_answered(report, calls, rounds=3, warmup_rounds=1)

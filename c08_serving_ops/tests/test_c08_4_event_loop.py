@@ -3,11 +3,8 @@ what their head costs (/health under ten 1 MB inputs and a generation is c08.9's
 
 from __future__ import annotations
 
-import threading
-from typing import Any
-
 import pytest
-from conftest import AppServer
+from conftest import AppServer, tokenize_threads
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,16 +15,7 @@ pytestmark = pytest.mark.task("c08.4")
 
 
 def test_tokenisation_runs_on_the_cpu_pool_not_the_loop(live: AppServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    components = live.service.components
-    assert components is not None
-    threads: list[str] = []
-    original = components.embedder.tokenize
-
-    def spy(texts: Any) -> Any:
-        threads.append(threading.current_thread().name)
-        return original(texts)
-
-    monkeypatch.setattr(components.embedder, "tokenize", spy)
+    threads = tokenize_threads(live.service.components, monkeypatch)
     with live.client() as client:
         assert client.post("/embed", json={"inputs": "off the loop"}).status_code == 200
     assert len(threads) == 1 and all(name.startswith("c08-cpu") for name in threads), threads

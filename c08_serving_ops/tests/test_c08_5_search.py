@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import numpy as np
 import pytest
-from conftest import AppServer
+from conftest import AppServer, tokenize_threads
 
 from c06_retrieval_tools import (
     CANDIDATE_FACTOR,
@@ -293,16 +292,7 @@ def test_the_route_takes_its_components_from_a_dependency(live: AppServer) -> No
 
 def test_query_tokenisation_runs_on_the_cpu_pool_not_the_loop(reranking: AppServer,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    components = reranking.service.components
-    assert components is not None
-    threads: list[str] = []
-    original = components.embedder.tokenize
-
-    def spy(texts: Any) -> Any:
-        threads.append(threading.current_thread().name)
-        return original(texts)
-
-    monkeypatch.setattr(components.embedder, "tokenize", spy)
+    threads = tokenize_threads(reranking.service.components, monkeypatch)
     with reranking.client() as client:
         assert client.post("/search", json={"query": "event loop stays free", "mode": "dense"}).status_code == 200
     assert len(threads) == 1 and threads[0].startswith("c08-cpu"), threads

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import httpx
 import numpy as np
 import pytest
-from conftest import AppServer
+from conftest import AppServer, assert_every_call_answered
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
@@ -132,15 +132,6 @@ def test_a_short_authenticated_soak_over_every_route(smoke_server: ServerProcess
     every = soak.round_of_calls(0, "any", generation=False)
     assert {call.name for call in every} - {call.name for call in calls} == {"bad_no_key"}
     assert not any(call.generation for call in every)  # part 2's routes are soaked in c08.13
-    assert report.rounds == 12 and set(report.statuses) == {call.name for call in calls}
-    assert report.unexpected == [], report.unexpected
-    for call in calls:
-        counts = report.statuses[call.name]
-        assert sum(counts.values()) == report.rounds + 3  # the warm-up rounds and the measured ones
-        assert set(counts) <= call.expect, (call.name, counts)
-        if call.expect == {200}:
-            assert counts[200] == report.rounds + 3
-    assert report.requests == len(calls) * (report.rounds + 3)
-    assert 0 < report.rss_ready_mib <= report.rss_peak_mib and report.rss_after_mib <= report.rss_peak_mib
+    assert_every_call_answered(report, calls, rounds=12, warmup_rounds=3)
     assert report.samples >= 8  # sampled all along, not once at each end
     metric("soak_rss_slope_mib_per_min", report.slope_mib_per_min)  # a leak detector (tasks.toml), not a size
