@@ -15,6 +15,7 @@ from conftest import AppServer, generation_loader, make_settings, start_app
 from c05_nlp_transformers.llama_tokenizer import apply_chat_template
 from c08_serving_ops.core.sse import parse_sse
 from c08_serving_ops.rag.prompt import Passage, attribute, build_prompt, citations, extractive_answer, sentences
+from c08_serving_ops.tools import bench_generation
 from c08_serving_ops.tools.fuzz import fuzz
 
 pytestmark = pytest.mark.task("c08.13")
@@ -169,3 +170,9 @@ def test_a_lone_surrogate_is_422(rag_server: AppServer, surrogate: str) -> None:
             response = http.post("/rag", content=body, headers={"content-type": "application/json"})
         assert response.status_code == 422, response.text
         assert response.json()["error_type"] == "validation_error" and "query" in response.json()["error"]
+
+
+def test_the_benchmark_times_each_rag_stage(gen_server: Any) -> None:
+    server: AppServer = gen_server()
+    stages = bench_generation.rag_stages(server.url, 1, 2)  # /search, then /rag on both routes
+    assert set(stages) == {"search_ms", "rag_extractive_ms", "rag_generate_ms", "max_new_tokens"}
