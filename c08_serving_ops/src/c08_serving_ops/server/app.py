@@ -70,13 +70,12 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_compon
                                               settings.max_clients)
         app.state.connections = ConnectionTracker(settings.max_connections_per_client,
                                                   is_exempt(parse_networks(settings.trusted_proxies)))
+        app.add_middleware(GuardMiddleware, service=service, limiter=app.state.limiter, guard=app.state.guard,
+                           auth_failures=app.state.auth_failures)
     install_error_handlers(app)
     install_openapi(app, settings)  # the schema states this app's limits
     for router in routers if routers is not None else ALL_ROUTERS:
         app.include_router(router)
-    if settings.guard:
-        app.add_middleware(GuardMiddleware, service=service, limiter=app.state.limiter, guard=app.state.guard,
-                           auth_failures=app.state.auth_failures)
     if settings.observability:
         app.add_middleware(ObserveMiddleware, service=service)  # added last = outermost
     return app
