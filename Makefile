@@ -24,9 +24,11 @@ $(STAMP): constraints.txt pyproject.toml $(MODULES:%=%/pyproject.toml)
 
 setup: $(STAMP)  ## create .venv and install the grader and every module
 
-test: $(STAMP)  ## the grader's own tests, then every module's tests
+# Every module's tests run once, through the grader: a strict grade fails on any failing test, missed
+# threshold or coverage minimum, and its build/grade/results.json is what CI's author check reuses.
+test: $(STAMP)  ## the grader's own tests, then every module's tests (a strict grade; ARGS="--module c01")
 	if [ -d tests ]; then $(BIN)/python -m pytest -q tests; fi
-	for module in $(MODULES); do $(BIN)/python -m pytest -q $$module || exit 1; done
+	$(BIN)/curriculum grade --strict $(ARGS)
 
 grade: $(STAMP)  ## grade every built module; ARGS="--module c01" or "--strict" or "build/learner"
 	$(BIN)/curriculum grade $(ARGS)

@@ -64,4 +64,7 @@ def test_torch_is_the_local_cpu_wheel():
 def test_ci_runs_the_readme_test_command():
     readme, ci = (REPO / "README.md").read_text(), (REPO / ".ci/run").read_text()
     assert "make test" in readme and "make test" in ci
-    assert "make check-curriculum" in ci and "--strict" in ci
+    assert "make check-curriculum" in ci and "--reference-results build/grade/results.json" in ci
+    # the grade CI's author check reuses is make test's own: a strict one, so any shortfall fails CI
+    recipe = (REPO / "Makefile").read_text().split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    assert "$(BIN)/curriculum grade --strict" in recipe
