@@ -34,9 +34,11 @@ import torch
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from server_stubs import StubRecorder, error_texts, first_stub, reached_stub
 
+from c06_retrieval_tools import Collection, Document
 from c08_serving_ops.core.logs import configure_logging
 from c08_serving_ops.core.settings import Settings
 from c08_serving_ops.search.components import Components, Loader, train_reranker
+from c08_serving_ops.search.documents import DocumentStore
 from c08_serving_ops.search.engine import SearchEngine
 from c08_serving_ops.search.xquad import load_named_collection
 from c08_serving_ops.server.app import create_app
@@ -58,6 +60,9 @@ LAYERS_OFF = {"observability": False, "guard": False}
 # A route every app has from c08.1 on and the guard covers (it is not a probe): c08.3's tests send their
 # requests here, so the guard is graded without the routes of later tasks.
 GUARDED = "/openapi.json"
+# Part 2's apps before c08.12 run without observability: a generation's end records its series and span
+# attributes (c08.12) only when it is on. gen_server's apps default to this; c08.12's tests turn it on.
+UNOBSERVED = {"observability": False}
 
 
 class LogBuffer(io.TextIOBase):
@@ -189,6 +194,21 @@ def shared_loader(live: AppServer, before: Callable[[], None] | None = None) -> 
     return load
 
 
+def small_store_loader(live: AppServer) -> Loader:
+    """Components over live's embedder and a six-document in-memory store of their own (writes land there)."""
+
+    def load(config: Settings) -> Components:
+        shared = live.service.components
+        assert shared is not None
+        docs = [Document(f"d{i}", f"title {i}", f"wing flutter number {i} at supersonic speed") for i in range(6)]
+        collection = Collection("tiny", docs, {"q1": "wing flutter"}, {"q1": {"d1": 1}})
+        store = DocumentStore.open(collection, lambda texts: shared.embedder.encoder.encode(list(texts)),
+                                   shared.embedder.dimension, path=config.index_path, in_memory=True)
+        return Components(shared.embedder, store, SearchEngine(store, None, config.rerank_depth))
+
+    return load
+
+
 @pytest.fixture(scope="session")
 def reranking(live: AppServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     """An app over live's embedder and store whose engine has c06's learned reranker, trained at start."""
@@ -271,11 +291,12 @@ def generation_loader(live: AppServer, chat: Any) -> Loader:
 
 @pytest.fixture
 def gen_server(live: AppServer, llm: Any, tmp_path: Path) -> Iterator[Callable[..., AppServer]]:
-    """``gen_server(**settings)``: an app over live's components and ``llm``, generation on."""
+    """``gen_server(**settings)``: an app over live's components and ``llm``, generation on, ``UNOBSERVED``."""
     started: list[AppServer] = []
 
     def start(**overrides: Any) -> AppServer:
-        server = start_app(make_settings(tmp_path, generation=True, **overrides), generation_loader(live, llm))
+        settings = make_settings(tmp_path, generation=True, **{**UNOBSERVED, **overrides})
+        server = start_app(settings, generation_loader(live, llm))
         started.append(server)
         return server
 

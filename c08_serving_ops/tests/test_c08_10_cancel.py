@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import AppServer, generation_loader, make_settings, start_app
+from conftest import UNOBSERVED, AppServer, generation_loader, make_settings, start_app
 
 from c05_nlp_transformers.chat import ChatModel
 from c08_serving_ops.core.sse import parse_sse
@@ -109,7 +109,7 @@ class FailingModel:
 
 def test_an_error_after_streaming_began_is_an_error_event(live: AppServer, llm: Any, tmp_path: Any) -> None:
     broken = ChatModel(FailingModel(llm.model, fail_at=3), llm.tokenizer, llm.vocab_size, llm.context)
-    server = start_app(make_settings(tmp_path, generation=True, max_active_generations=1),
+    server = start_app(make_settings(tmp_path, generation=True, max_active_generations=1, **UNOBSERVED),
                        generation_loader(live, broken))
     try:
         with server.client() as http:
@@ -129,17 +129,3 @@ def test_an_error_after_streaming_began_is_an_error_event(live: AppServer, llm: 
         assert metric(server, "c08_generation_active") == 0
     finally:
         server.stop()
-
-
-def test_close_is_idempotent_and_frees_the_frame(llm: Any) -> None:
-    engine_prompt = llm.tokenizer.encode(PROMPT)
-    from c05_nlp_transformers.inference import stream_tokens
-
-    ids = stream_tokens(llm.model, engine_prompt, 4, eos_ids=[llm.eos_id])
-    generation = Generation(ids, llm.eos_id, llm.tokenizer.decode_bytes, GenerationParams(max_new_tokens=4),
-                            len(engine_prompt), None)
-    generation.step()
-    assert ids.gi_frame is not None  # suspended: the frame (and its KV cache) is alive
-    generation.close()
-    generation.close()
-    assert generation.released and ids.gi_frame is None

@@ -11,7 +11,7 @@ from typing import Any
 
 import openai
 import pytest
-from conftest import AppServer, generation_loader, make_settings, start_app
+from conftest import UNOBSERVED, AppServer, generation_loader, make_settings, start_app
 
 from c08_serving_ops.core.sse import parse_sse
 
@@ -24,7 +24,8 @@ STORY = [{"role": "system", "content": "You tell short stories."}, {"role": "use
 
 @pytest.fixture(scope="module")
 def chat_server(live: AppServer, llm: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    server = start_app(make_settings(tmp_path_factory.mktemp("chat"), generation=True), generation_loader(live, llm))
+    server = start_app(make_settings(tmp_path_factory.mktemp("chat"), generation=True, **UNOBSERVED),
+                       generation_loader(live, llm))
     yield server
     server.stop()
 

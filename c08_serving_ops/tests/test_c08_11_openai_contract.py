@@ -15,7 +15,9 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from conftest import AppServer, generation_loader, make_settings, start_app
+from conftest import UNOBSERVED, AppServer, generation_loader, make_settings, start_app
+
+from c08_serving_ops.tools.fuzz import fuzz
 
 pytestmark = pytest.mark.task("c08.11")
 
@@ -27,7 +29,7 @@ KEY = "contract-key"
 
 @pytest.fixture(scope="module")
 def server(live: AppServer, llm: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    settings = make_settings(tmp_path_factory.mktemp("contract"), generation=True)
+    settings = make_settings(tmp_path_factory.mktemp("contract"), generation=True, **UNOBSERVED)
     running = start_app(settings, generation_loader(live, llm))
     yield running
     running.stop()
@@ -75,7 +77,7 @@ def test_models_retrieve_and_list(sdk: openai.OpenAI) -> None:
 
 def test_authentication_and_rate_limit_errors_are_openai_errors(live: AppServer, llm: Any,
                                                                 tmp_path_factory: pytest.TempPathFactory) -> None:
-    server = start_app(make_settings(tmp_path_factory.mktemp("keys"), generation=True, api_keys=[KEY],
+    server = start_app(make_settings(tmp_path_factory.mktemp("keys"), generation=True, api_keys=[KEY], **UNOBSERVED,
                                      rate_per_s=0.01, burst=2), generation_loader(live, llm))
     try:
         wrong = openai.OpenAI(base_url=f"{server.url}/v1", api_key="wrong", max_retries=0, timeout=60.0)
@@ -243,3 +245,13 @@ def test_a_lone_surrogate_is_400_naming_the_field(server: AppServer, surrogate: 
             assert error["type"] == "invalid_request_error" and "Unicode" in error["message"]
         retrieve = http.get("/v1/models/x%ED%A0%80")  # not UTF-8 in a path: decoded with replacement, 404
     assert retrieve.status_code == 404 and error_of(retrieve)["code"] == "model_not_found"
+
+
+def test_fuzzing_the_openai_routes_finds_nothing(gen_server: Any) -> None:
+    """Every schemathesis check on the /v1 routes (2 new tokens at most: cheap positive cases)."""
+    server: AppServer = gen_server(max_new_tokens_limit=2, generate_context=2048)
+    others = ("/health", "/ready", "/metrics", "/embed", "/search", "/documents", "/documents/{doc_id}", "/rag",
+              "/generate")
+    report = fuzz(server.url, max_examples=6, skip_paths=others)
+    assert report.operations == 3 and report.cases >= 18 and {200, 400, 404} <= set(report.statuses)
+    assert report.server_errors == [] and report.failures == [], report.failures[:10]

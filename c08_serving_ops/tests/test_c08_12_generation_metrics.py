@@ -35,7 +35,7 @@ def series(text: str, name: str, **labels: str) -> float:
 
 
 def test_latency_histograms_by_route_and_stream(gen_server: Any) -> None:
-    server: AppServer = gen_server()
+    server: AppServer = gen_server(observability=True)
     with server.client() as http:
         with http.stream("POST", "/generate", json={"inputs": PROMPT, "stream": True,
                                                     "parameters": {"max_new_tokens": 5}}) as response:
@@ -63,7 +63,7 @@ def test_latency_histograms_by_route_and_stream(gen_server: Any) -> None:
 
 
 def test_spans_request_tokenize_generate(gen_server: Any) -> None:
-    server: AppServer = gen_server()
+    server: AppServer = gen_server(observability=True)
     server.spans.clear()
     with server.client() as http:
         assert http.post("/generate", json={"inputs": PROMPT, "parameters": {"max_new_tokens": 3}}).status_code == 200
@@ -79,7 +79,7 @@ def test_spans_request_tokenize_generate(gen_server: Any) -> None:
 
 
 def test_a_cancelled_generation_is_marked(gen_server: Any) -> None:
-    server: AppServer = gen_server()
+    server: AppServer = gen_server(observability=True)
     server.spans.clear()
     with server.client() as http, pytest.raises(httpx.ReadTimeout):
         http.post("/generate", json={"inputs": PROMPT, "parameters": {"max_new_tokens": 300}}, timeout=0.5)
@@ -103,7 +103,7 @@ def test_observe_without_tokens_records_nothing() -> None:
 
 
 def test_generation_bench_helpers_on_tiny_sizes(gen_server: Any, llm: Any) -> None:
-    server: AppServer = gen_server()
+    server: AppServer = gen_server(observability=True)
     row = asyncio.run(bench_generation.streaming_cell(server.url, 2, 1, 3))
     assert row["requests"] == 2 and row["tokens_per_s"] > 0
     assert 0 < row["ttft_p50_ms"] <= row["ttft_p95_ms"] and 0 < row["itl_p50_ms"] <= row["itl_p95_ms"]

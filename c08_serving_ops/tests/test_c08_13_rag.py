@@ -150,8 +150,15 @@ def test_streaming_rag_and_its_spans(rag_server: AppServer) -> None:
 def test_bad_requests_are_422(rag_server: AppServer, change: dict[str, Any], field: str) -> None:
     with rag_server.client() as http:
         response = http.post("/rag", json={"query": QUERY, **change})
-    assert response.status_code == 422, response.text
-    assert field in response.json()["error"]
+        assert response.status_code == 422, response.text
+        assert field in response.json()["error"]
+        assert_answers(http)  # refused, and the route still answers a good request
+
+
+def assert_answers(http: Any) -> None:
+    """A good request on the extractive route (no generation: cheap) gets its cited answer."""
+    response = http.post("/rag", json={"query": QUERY, "route": "extractive"})
+    assert response.status_code == 200 and response.json()["passages"], response.text
 
 
 def test_fuzzing_rag_finds_nothing(gen_server: Any) -> None:
@@ -168,8 +175,9 @@ def test_a_lone_surrogate_is_422(rag_server: AppServer, surrogate: str) -> None:
         body = json.dumps({"query": f"what {surrogate} laws", "route": route}).encode()  # the escape, as JSON has it
         with rag_server.client() as http:
             response = http.post("/rag", content=body, headers={"content-type": "application/json"})
-        assert response.status_code == 422, response.text
-        assert response.json()["error_type"] == "validation_error" and "query" in response.json()["error"]
+            assert response.status_code == 422, response.text
+            assert response.json()["error_type"] == "validation_error" and "query" in response.json()["error"]
+            assert_answers(http)
 
 
 def test_the_benchmark_times_each_rag_stage(gen_server: Any) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import AppServer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -54,20 +53,3 @@ def test_any_lone_surrogate_anywhere_is_refused(before: str, code: int, after: s
     kinds = {e["type"] for e in refused.value.errors()}
     assert kinds & {"invalid_text", "string_unicode"}, refused.value.errors()  # ours, or pydantic's own check
     assert check_text(["ok", {"k": before + after}]) == ["ok", {"k": before + after}]
-
-
-@pytest.mark.parametrize("body, message", [
-    ({"inputs": []}, "at least one text"),
-    ({"inputs": ["ok", "  "]}, "text 1 is empty"),
-    ({"inputs": 5}, "inputs"),
-    ({"inputs": ["a", 3]}, "inputs"),
-    ({"inputs": "a", "normalize": "yes"}, "normalize"),
-    ({"inputs": "a", "pooling": "cls"}, "pooling"),
-    ({}, "inputs"),
-])
-def test_the_embed_schema_refuses_with_422_before_any_handler(live: AppServer, body: dict[str, object],
-                                                               message: str) -> None:
-    with live.client() as client:
-        answer = client.post("/embed", json=body)
-    assert answer.status_code == 422 and answer.json()["error_type"] == "validation_error"
-    assert message in answer.json()["error"]

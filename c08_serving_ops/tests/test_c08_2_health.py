@@ -83,3 +83,21 @@ def test_a_server_without_the_language_model_answers_503_on_generate(live: AppSe
     with live.client() as http:  # live runs with generation off
         response = http.post("/generate", json={"inputs": "The capital of France is"})
     assert response.status_code == 503 and "C08_GENERATION" in response.json()["error"]
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"inputs": []}, "at least one text"),
+    ({"inputs": ["ok", "  "]}, "text 1 is empty"),
+    ({"inputs": 5}, "inputs"),
+    ({"inputs": ["a", 3]}, "inputs"),
+    ({"inputs": "a", "normalize": "yes"}, "normalize"),
+    ({"inputs": "a", "pooling": "cls"}, "pooling"),
+    ({}, "inputs"),
+])
+def test_the_embed_schema_refuses_with_422_before_any_handler(live: AppServer, body: dict[str, object],
+                                                               message: str) -> None:
+    # a route's readiness dependency answers first (503 while loading), then the schema, before the handler
+    with live.client() as client:
+        answer = client.post("/embed", json=body)
+    assert answer.status_code == 422 and answer.json()["error_type"] == "validation_error"
+    assert message in answer.json()["error"]

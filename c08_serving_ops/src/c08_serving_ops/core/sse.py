@@ -64,7 +64,7 @@ class EventStreamResponse(Response):
         self.disconnected = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # BEGIN SOLUTION c08.10: start; pump events beside a disconnect watcher; cancel the pump if it fires
+        # BEGIN SOLUTION c08.9: start; pump events beside a disconnect watcher; if it fires, stop the pump; end
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
         pump = asyncio.ensure_future(self._pump(send))
         watcher = asyncio.ensure_future(self._watch(receive))
@@ -73,12 +73,18 @@ class EventStreamResponse(Response):
         finally:
             watcher.cancel()
             if not pump.done():
-                self.disconnected = True
-                pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
+                await self.stop_pump(pump)
         if not self.disconnected:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
+        # END SOLUTION
+
+    async def stop_pump(self, pump: asyncio.Future[None]) -> None:
+        """The client went away mid-stream: cancel the pump, which stops the producer at its await."""
+        # BEGIN SOLUTION c08.10: mark the response disconnected; cancel the pump; wait for it to unwind
+        self.disconnected = True
+        pump.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pump
         # END SOLUTION
 
     async def _watch(self, receive: Receive) -> None:

@@ -135,7 +135,7 @@ class Generation:
 
     def close(self) -> None:
         """Drop the token generator: its frame holds the KV cache (call on the worker, never mid-step)."""
-        # BEGIN SOLUTION c08.10: close the generator (frees its frame and cache); idempotent
+        # BEGIN SOLUTION c08.9: close the generator (frees its frame and cache); idempotent
         if not self.released:
             close = getattr(self.ids, "close", None)
             if close is not None:
@@ -151,14 +151,24 @@ class GenerationFullError(Exception):
 class GenerationEngine:
     """Admission (active + waiting slots), one worker thread for every model step, and the gauges."""
 
+    context: int  # tokens: prompt + max_new_tokens must fit
+    max_active: int
+    max_waiting: int
+    active: int
+    waiting: int
+    _slots: asyncio.Semaphore
+    _worker: ThreadPoolExecutor
+
     def __init__(self, chat: ChatModel, settings: Settings, metrics: GenerationMetrics) -> None:
         self.chat, self.settings, self.metrics = chat, settings, metrics
+        # BEGIN SOLUTION c08.9: the context (the server's, at most the model's); max_active slots; one worker thread
         self.context = min(settings.generate_context, chat.context)
         self.max_active, self.max_waiting = settings.max_active_generations, settings.max_waiting_generations
         self.active = 0
         self.waiting = 0
         self._slots = asyncio.Semaphore(self.max_active)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="c08-generate")
+        # END SOLUTION
 
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text`` (special tokens such as ``<|im_end|>`` included, as ChatML needs)."""
@@ -208,6 +218,20 @@ class GenerationEngine:
 
     async def release(self, generation: Generation | None, *, cancelled: bool = False) -> None:
         """Free the generation's cache (after its in-flight step) and its slot; count a cancellation."""
+        try:
+            # A generation that reached its end has closed itself; one stopped before (the client went away,
+            # or a step failed) still holds its token generator, and with it the KV cache.
+            if cancelled or (generation is not None and not generation.released):
+                await self.stop_early(generation, cancelled)
+        finally:
+            # BEGIN SOLUTION c08.9: the slot back and the active gauge down, whatever happened
+            self.active -= 1
+            self.metrics.active.set(self.active)
+            self._slots.release()
+            # END SOLUTION
+
+    async def stop_early(self, generation: Generation | None, cancelled: bool) -> None:
+        """Close an unfinished generation on the worker, behind its in-flight step; count a cancellation."""
         # BEGIN SOLUTION c08.10: close on the worker (behind the step), even if this task is cancelled
         if generation is not None and not generation.released:
             closing = asyncio.get_running_loop().run_in_executor(self._worker, generation.close)
@@ -215,9 +239,6 @@ class GenerationEngine:
                 await asyncio.shield(closing)
         if cancelled:
             self.metrics.cancelled.inc()
-        self.active -= 1
-        self.metrics.active.set(self.active)
-        self._slots.release()
         # END SOLUTION
 
     def close(self) -> None:

@@ -132,7 +132,8 @@ class Run:
         try:
             await self.engine.release(self.generation, cancelled=cancelled)
         finally:
-            record(self, cancelled, error)
+            if self.service.settings.observability:  # the generation's series and span attributes
+                record(self, cancelled, error)
             self.span.end()
 
 
@@ -178,17 +179,31 @@ async def start_run(service: Service, engine: GenerationEngine, prompt_text: str
 
 async def run_to_end(run: Run) -> None:
     """Every step of a non-streaming run; the run ends (freed) however this stops."""
-    # BEGIN SOLUTION c08.10: cancelled (client gone) -> end as cancelled; error -> end with it
     try:
+        # BEGIN SOLUTION c08.9: step until the generation is done, then end the run
         while not run.done:
             await run.next()
-    except asyncio.CancelledError:
-        await run.end(cancelled=True)
+        await run.end()
+        # END SOLUTION
+    except asyncio.CancelledError:  # the client went away
+        await end_cancelled(run)
         raise
     except Exception as err:
-        await run.end(error=err)
-        raise ServiceError(500, "generation_error", f"generation failed: {type(err).__name__}: {err}") from err
-    await run.end()
+        raise await end_failed(run, err) from err
+
+
+async def end_cancelled(run: Run) -> None:
+    """The client went away: the run ends as cancelled (its cache and slot freed, the cancellation counted)."""
+    # BEGIN SOLUTION c08.10: end the run as cancelled
+    await run.end(cancelled=True)
+    # END SOLUTION
+
+
+async def end_failed(run: Run, err: Exception) -> ServiceError:
+    """A step failed: the run ends with the error; the answer is a 500 naming it (or, streaming, an error event)."""
+    # BEGIN SOLUTION c08.10: end the run with the error; a 500 generation_error naming the exception
+    await run.end(error=err)
+    return ServiceError(500, "generation_error", f"generation failed: {type(err).__name__}: {err}")
     # END SOLUTION
 
 
@@ -201,8 +216,8 @@ async def stream_events(run: Run, event: Callable[[TokenStep], dict[str, Any] | 
                         last: Callable[[], dict[str, Any] | None] | None = None,
                         error: Callable[[str], dict[str, Any]] = stream_error) -> AsyncIterator[bytes]:
     """SSE bytes: ``event(step)`` per step, ``last()`` if any, ``[DONE]``; ``error(message)`` ends a failed stream."""
-    # BEGIN SOLUTION c08.10: cancelled or closed: end as cancelled, re-raise; an error: error event, no DONE
     try:
+        # BEGIN SOLUTION c08.9: an event per step (None: nothing to send); end the run; the last event; [DONE]
         while not run.done:
             step = await run.next()
             chunk = event(step)
@@ -213,15 +228,15 @@ async def stream_events(run: Run, event: Callable[[TokenStep], dict[str, Any] | 
         if final is not None:
             yield sse_event(final)
         yield DONE
-    except (asyncio.CancelledError, GeneratorExit):
-        await run.end(cancelled=True)
+        # END SOLUTION
+    except (asyncio.CancelledError, GeneratorExit):  # the client went away, or the response closed the stream
+        await end_cancelled(run)
         raise
-    except Exception as err:
-        await run.end(error=err)
-        yield sse_event(error(f"generation failed: {type(err).__name__}: {err}"), event="error")
+    except Exception as err:  # the status line is sent: an error event ends the stream, and no [DONE] follows
+        failed = await end_failed(run, err)
+        yield sse_event(error(failed.message), event="error")
     finally:
-        await run.end()
-    # END SOLUTION
+        await run.end()  # a no-op when the run has ended
 
 
 # Below this temperature decoding is greedy: logits / T overflows float32 for T under ~1e-36 (NaN probabilities),
