@@ -16,7 +16,7 @@ from c07_agents_systems.records import TaskRecord
 
 SUITE_SIZE = 120
 SUITE_SEED = 0
-FAULT_RATE = 0.2  # the issue's fault rate on tools for the graded thresholds
+FAULT_RATE = 0.2  # the tools' fault rate the graded thresholds are stated for (tasks.toml)
 
 
 @pytest.fixture(scope="session", autouse=True)
