@@ -1,7 +1,7 @@
 """c03.1: least squares by mini-batch gradient descent, with momentum, a growing batch and a stopping rule.
 
 Oracle: ``sklearn.linear_model.LinearRegression``, the exact least-squares answer that gradient
-descent must reach; the issue asks for coefficients within 1e-4 on diabetes.
+descent must reach; the acceptance asks for coefficients within 1e-4 on diabetes.
 """
 
 from __future__ import annotations

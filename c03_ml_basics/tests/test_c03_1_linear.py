@@ -29,7 +29,7 @@ from c03_ml_basics import LeastSquaresRegressor, RidgeRegressor, linear
 pytestmark = pytest.mark.task("c03.1")
 
 # Tolerances. Diabetes is well conditioned (cond(Xc) = 22) and its coefficients reach 800, so two
-# backward-stable float64 solvers agree to about cond * eps * |w| = 4e-12; the issue asks for 1e-8.
+# backward-stable float64 solvers agree to about cond * eps * |w| = 4e-12; the acceptance asks for 1e-8.
 DIABETES_ATOL = 1e-8
 # Random problems: coefficients of order 1, cond(X) at most a few hundred.
 RANDOM_RTOL = 1e-9

@@ -17,7 +17,7 @@ from c04_dl_fundamentals import SGD, Adam, AdamW
 
 pytestmark = pytest.mark.task("c04.2")
 
-# Tolerance: the 1e-6 on the parameters after 100 steps. Doing torch's arithmetic in
+# Tolerance: the acceptance's 1e-6 on the parameters after 100 steps. Doing torch's arithmetic in
 # torch's order gives bit-identical float32 results; a different but correct order drifts by a
 # few float32 ulps (~1e-7) per step, and Adam's division by sqrt(v) can amplify that.
 PARAM_TOLERANCE = 1e-6

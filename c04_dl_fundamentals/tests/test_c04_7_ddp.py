@@ -16,7 +16,7 @@ from c04_dl_fundamentals import DDPConfig, ddp, train_data_parallel, train_singl
 
 pytestmark = pytest.mark.task("c04.7")
 
-# Tolerance (the issue's): float32 gradients summed in another order differ by ~1e-8 per step;
+# Tolerance (the acceptance's): float32 gradients summed in another order differ by ~1e-8 per step;
 # 20 SGD steps with momentum 0.9 keep the weights within ~1e-7 of each other, far below 1e-5.
 WEIGHT_TOLERANCE = 1e-5
 CONFIG = DDPConfig(steps=20, global_batch=64, lr=0.05, momentum=0.9, hidden=32, seed=0)

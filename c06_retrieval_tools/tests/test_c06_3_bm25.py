@@ -2,7 +2,7 @@
 
 Oracle for the scratch model: tantivy itself. The engine computes in f32 and stores document
 lengths in one byte; the scratch model copies the byte encoding and computes in f64, so scores
-agree to about 1e-5 (tolerance 1e-4, the issue's). Rankings agree except where two documents'
+agree to about 1e-5 (tolerance 1e-4, the acceptance's). Rankings agree except where two documents'
 scores are closer than that tolerance (ties, which the two sides may order differently).
 """
 

@@ -2,7 +2,7 @@
 
 Oracle for the encoder: sentence-transformers loading the same model folder offline. Both run the
 same float32 maths in a different order (our attention is written out, theirs is torch's SDPA):
-differences are ~1e-7, the issue's tolerance is 1e-5. Qdrant runs embedded, in tmp folders.
+differences are ~1e-7, the acceptance's tolerance is 1e-5. Qdrant runs embedded, in tmp folders.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from c06_retrieval_tools import (
 
 pytestmark = pytest.mark.task("c06.4")
 
-ENCODER_TOLERANCE = 1e-5  # float32 with a different operation order; the issue's bound
+ENCODER_TOLERANCE = 1e-5  # float32 with a different operation order; the acceptance's bound
 DIMENSION = 384
 
 
