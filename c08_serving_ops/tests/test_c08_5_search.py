@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ from conftest import AppServer, tokenize_threads
 from c06_retrieval_tools import (
     CANDIDATE_FACTOR,
     Collection,
+    Document,
     TantivyBM25,
     convex_combination,
     evaluate_run,
@@ -20,7 +22,7 @@ from c06_retrieval_tools import (
     reciprocal_rank_fusion,
 )
 from c08_serving_ops.search.cache import TTLCache, normalise_request
-from c08_serving_ops.search.documents import IndexWriteError, StoredDocument, matches
+from c08_serving_ops.search.documents import DocumentStore, IndexWriteError, StoredDocument, matches
 from c08_serving_ops.search.engine import SearchEngine
 
 pytestmark = pytest.mark.task("c08.5")
@@ -183,6 +185,35 @@ def test_documents_are_added_updated_and_deleted_in_both_indexes(client: httpx.C
 
 def fail(*args: object, **kwargs: object) -> None:
     raise RuntimeError("injected failure")
+
+
+def test_writes_survive_a_warm_start(live: AppServer, tmp_path: Path) -> None:
+    """What /documents writes (an update, an addition, a deletion) is on disk in both indexes: a restart reuses it."""
+    shared = live.service.components
+    assert shared is not None
+    docs = [Document(f"d{i}", f"title {i}", f"wing flutter number {i} at supersonic speed") for i in range(6)]
+    collection = Collection("tiny", docs, {"q1": "wing flutter"}, {"q1": {"d1": 1}})
+    embedded: list[int] = []
+
+    def embed(texts: Sequence[str]) -> np.ndarray:  # type: ignore[type-arg]
+        embedded.append(len(texts))
+        return shared.embedder.encoder.encode(list(texts))
+
+    store = DocumentStore.open(collection, embed, shared.embedder.dimension, path=tmp_path / "index")
+    written = [StoredDocument("d1", "title 1", "panel flutter of a heated plate", {"source": "api"}),
+               StoredDocument("n1", "new", "boundary layer transition on a cone", {"source": "api"})]
+    store.upsert(written, embed([d.text for d in written]))
+    store.delete("d3")
+    store.close()
+    warm = DocumentStore.open(collection, embed, shared.embedder.dimension, path=tmp_path / "index")
+    try:
+        assert embedded == [6, 2]  # nothing embedded again: the indexes were reused, not rebuilt
+        assert set(warm.metadata) == {"d0", "d1", "d2", "d4", "d5", "n1"}
+        assert warm.bm25.num_docs == warm.vectors.count() == 6
+        assert warm.bm25.texts(["d1", "d3", "n1"]) == {"d1": written[0].text, "n1": written[1].text}
+        assert warm.metadata["n1"] == {"source": "api", "title": "new"}
+    finally:
+        warm.close()
 
 
 def test_a_failing_side_leaves_nothing_half_indexed(client: httpx.Client, live: AppServer,
