@@ -338,14 +338,14 @@ def _surface_server_stubs(item: pytest.Item) -> Iterator[None]:
     processes = [p for p in getattr(item, "funcargs", {}).values() if isinstance(p, ServerProcess)]
     process_marks = [len(p.lines) for p in processes]
 
-    def stub_logged(err: Exception) -> str | None:
+    def stub_logged(err: BaseException) -> str | None:
         texts = [LOGS.since(logs_mark), *RECORDER.since(records_mark), *error_texts(err)]
         texts += ["\n".join(p.lines[mark:]) for p, mark in zip(processes, process_marks, strict=True)]
         return first_stub(texts)
 
     try:
         return (yield)
-    except Exception as err:
+    except (Exception, pytest.fail.Exception) as err:  # pytest.fail (pytest.raises' DID NOT RAISE) is no Exception
         if not reached_stub(err):
             stub = stub_logged(err)
             waited = 0.0
