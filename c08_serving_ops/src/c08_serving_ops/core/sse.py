@@ -64,7 +64,7 @@ class EventStreamResponse(Response):
         self.disconnected = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # BEGIN SOLUTION c08.9: start; pump events beside a disconnect watcher; if it fires, stop the pump; end
+        # BEGIN SOLUTION c08.9: start; pump beside a disconnect watcher (stop_pump if it fires); end
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
         pump = asyncio.ensure_future(self._pump(send))
         watcher = asyncio.ensure_future(self._watch(receive))

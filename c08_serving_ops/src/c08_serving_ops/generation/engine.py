@@ -161,7 +161,7 @@ class GenerationEngine:
 
     def __init__(self, chat: ChatModel, settings: Settings, metrics: GenerationMetrics) -> None:
         self.chat, self.settings, self.metrics = chat, settings, metrics
-        # BEGIN SOLUTION c08.9: the context (the server's, at most the model's); max_active slots; one worker thread
+        # BEGIN SOLUTION c08.9: the context (at most the model's); max_active slots; one worker
         self.context = min(settings.generate_context, chat.context)
         self.max_active, self.max_waiting = settings.max_active_generations, settings.max_waiting_generations
         self.active = 0

@@ -217,7 +217,7 @@ async def stream_events(run: Run, event: Callable[[TokenStep], dict[str, Any] | 
                         error: Callable[[str], dict[str, Any]] = stream_error) -> AsyncIterator[bytes]:
     """SSE bytes: ``event(step)`` per step, ``last()`` if any, ``[DONE]``; ``error(message)`` ends a failed stream."""
     try:
-        # BEGIN SOLUTION c08.9: an event per step (None: nothing to send); end the run; the last event; [DONE]
+        # BEGIN SOLUTION c08.9: an event per step (None: skip it); end the run; the last event; [DONE]
         while not run.done:
             step = await run.next()
             chunk = event(step)
