@@ -7,17 +7,19 @@ equals end-to-end minus TTFT. Spans: ``request`` -> ``tokenize`` and ``generate`
 
 from __future__ import annotations
 
-import asyncio
+import json
 import re
 from typing import Any
 
 import httpx
 import pytest
-from conftest import AppServer
+from conftest import SMOKE_KEYS, AppServer
 from prometheus_client import CollectorRegistry
 
+from c05_nlp_transformers.inference import generate_tokens
+from c08_serving_ops.core.sse import parse_sse
 from c08_serving_ops.generation.gen_metrics import GenerationMetrics, Timings
-from c08_serving_ops.tools import bench_generation
+from c08_serving_ops.tools.process import ServerProcess
 
 pytestmark = pytest.mark.task("c08.12")
 
@@ -32,6 +34,14 @@ def series(text: str, name: str, **labels: str) -> float:
         if match and (not labels or ",".join(sorted(match.group(1).split(","))) == want):
             return float(match.groups()[-1])
     raise AssertionError(f"{name} {labels} not found")
+
+
+def observed(text: str, name: str, **labels: str) -> float:
+    """:func:`series`, or 0 for a series not observed yet (a fresh process has none)."""
+    try:
+        return series(text, name, **labels)
+    except AssertionError:
+        return 0.0
 
 
 def test_latency_histograms_by_route_and_stream(gen_server: Any) -> None:
@@ -102,10 +112,25 @@ def test_observe_without_tokens_records_nothing() -> None:
     assert registry.get_sample_value("c08_generated_tokens_total", {"route": "/generate"}) == 3
 
 
-def test_generation_bench_helpers_on_tiny_sizes(gen_server: Any, llm: Any) -> None:
-    server: AppServer = gen_server(observability=True)
-    row = asyncio.run(bench_generation.streaming_cell(server.url, 2, 1, 3))
-    assert row["requests"] == 2 and row["tokens_per_s"] > 0
-    assert 0 < row["ttft_p50_ms"] <= row["ttft_p95_ms"] and 0 < row["itl_p50_ms"] <= row["itl_p95_ms"]
-    assert bench_generation.in_process_tokens_per_s(3, 1, llm) > 0
-    assert bench_generation.markdown([row]).count("\n") == 2
+def test_the_real_process_streams_and_counts(generation_process: ServerProcess, llm: Any) -> None:
+    """The real server (observability on, a key) streams the model's own greedy tokens and counts them in /metrics."""
+    prompt = "The capital of France is"
+    assert "gen" in SMOKE_KEYS
+    body = {"inputs": prompt, "stream": True, "parameters": {"max_new_tokens": 4}}
+    with httpx.Client(base_url=generation_process.url, timeout=60.0, headers={"Authorization": "Bearer gen"}) as http:
+        before = http.get("/metrics").text
+        with http.stream("POST", "/generate", json=body) as response:
+            text = response.read().decode()
+        after = http.get("/metrics").text
+    assert response.status_code == 200
+    events = parse_sse(text)
+    assert events[-1] == ("message", "[DONE]"), text
+    expected = generate_tokens(llm.model, llm.tokenizer.encode(prompt), 4, eos_ids=[llm.eos_id])
+    assert [json.loads(data)["token"]["id"] for _, data in events[:-1]] == expected
+    streamed = {"route": "/generate", "stream": "true"}
+    tokens = [observed(text, "c08_generated_tokens_total", route="/generate") for text in (before, after)]
+    assert tokens[1] - tokens[0] == len(expected)
+    for name, more in (("c08_generation_time_to_first_token_seconds_count", 1),
+                       ("c08_generation_inter_token_seconds_count", len(expected) - 1),
+                       ("c08_generation_latency_seconds_count", 1)):
+        assert observed(after, name, **streamed) - observed(before, name, **streamed) == more, name

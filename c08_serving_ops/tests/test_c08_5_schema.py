@@ -92,7 +92,13 @@ def test_a_lone_surrogate_is_422_on_every_route(own_store: AppServer, surrogate:
 
 
 def test_valid_neighbours_and_pairs_pass(own_store: AppServer) -> None:
+    """The code points next to the surrogates, and pairs (which travel as two escapes), pass on every text route."""
     with own_store.client() as http:
-        for text in ("\ud7ff", "\ue000", "\U0001f600", "\U00040000 \U000bffff \U0010ffff"):
-            response = post_raw(http, "/embed", {"inputs": f"wing {text}"})  # a pair travels as two escapes
-            assert response.status_code == 200, (text, response.text)
+        for number, text in enumerate(("\ud7ff", "\ue000", "\U0001f600", "\U00040000 \U000bffff \U0010ffff")):
+            document = {"id": f"valid-{number}", "title": text, "text": f"wing {text}", "metadata": {"k": text}}
+            for path, body in (("/embed", {"inputs": f"wing {text}"}), ("/search", {"query": f"wing {text}"}),
+                               ("/search", {"query": "wing", "filter": {"k": text}}),
+                               ("/documents", {"documents": [document]})):
+                response = post_raw(http, path, body)
+                assert response.status_code == 200, (path, text, response.text)
+            assert http.delete(f"/documents/valid-{number}").status_code == 200

@@ -6,6 +6,7 @@ the same token ids and text. Token counts stay small (a decode step is ~60 ms on
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +20,7 @@ from c05_nlp_transformers.llama_tokenizer import apply_chat_template
 from c05_nlp_transformers.sampling import SamplingConfig
 from c08_serving_ops.core.sse import parse_sse, sse_event
 from c08_serving_ops.generation.engine import Generation, GenerationParams
+from c08_serving_ops.tools import bench_generation
 from c08_serving_ops.tools.fuzz import fuzz
 from c08_serving_ops.tools.loop_stall import big_text, measure_stall, parse_args
 
@@ -247,3 +249,12 @@ def test_close_is_idempotent_and_frees_the_frame(llm: Any) -> None:
     generation.close()
     generation.close()
     assert generation.released and ids.gi_frame is None
+
+
+def test_generation_bench_helpers_on_tiny_sizes(gen_server: Any, llm: Any) -> None:
+    server: AppServer = gen_server()
+    row = asyncio.run(bench_generation.streaming_cell(server.url, 2, 1, 3))
+    assert row["requests"] == 2 and row["tokens_per_s"] > 0
+    assert 0 < row["ttft_p50_ms"] <= row["ttft_p95_ms"] and 0 < row["itl_p50_ms"] <= row["itl_p95_ms"]
+    assert bench_generation.in_process_tokens_per_s(3, 1, llm) > 0
+    assert bench_generation.markdown([row]).count("\n") == 2

@@ -17,6 +17,7 @@ Answer: ``{"generated_text", "details": {"finish_reason", "generated_tokens", "p
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Annotated, Any
@@ -43,6 +44,8 @@ from c08_serving_ops.server.api import ready_service, until_disconnect
 from c08_serving_ops.server.service import Service
 
 MAX_PROMPT_CHARS = 100_000
+# A stream that fails after its 200 went out never reaches the error handlers: it is logged here.
+LOG = logging.getLogger("c08.generation")
 
 generation_router = APIRouter(tags=["generation"])
 
@@ -75,7 +78,11 @@ def engine_of(request: Request) -> tuple[Service, GenerationEngine]:
         raise ServiceError(503, "not_ready", "generation is off on this server (start it with C08_GENERATION=true)")
     engine: GenerationEngine | None = getattr(request.app.state, "generation", None)
     if engine is None:
-        engine = GenerationEngine(components.chat, service.settings, GenerationMetrics(service.metrics.registry))
+        # the series are registered once per app: an engine that failed to start is retried with the same ones
+        metrics: GenerationMetrics | None = getattr(request.app.state, "generation_metrics", None)
+        if metrics is None:
+            metrics = request.app.state.generation_metrics = GenerationMetrics(service.metrics.registry)
+        engine = GenerationEngine(components.chat, service.settings, metrics)
         request.app.state.generation = engine
     return service, engine
 
@@ -233,6 +240,7 @@ async def stream_events(run: Run, event: Callable[[TokenStep], dict[str, Any] | 
         await end_cancelled(run)
         raise
     except Exception as err:  # the status line is sent: an error event ends the stream, and no [DONE] follows
+        LOG.error("generation failed after the stream began", exc_info=err)
         failed = await end_failed(run, err)
         yield sse_event(error(failed.message), event="error")
     finally:
