@@ -160,8 +160,9 @@ def test_a_full_server_answers_429_then_recovers(gen_server: Any) -> None:
     with server.client() as http, server.client() as other:
         with http.stream("POST", "/generate", json={"inputs": PROMPT, "stream": True,
                                                     "parameters": {"max_new_tokens": 6}}) as running:
+            assert running.status_code == 200
             lines = running.iter_lines()
-            assert next(line for line in lines if line.startswith("data:"))  # it holds the only slot now
+            assert next((line for line in lines if line.startswith("data:")), None)  # it holds the only slot now
             refused = other.post("/generate", json={"inputs": PROMPT, "parameters": {"max_new_tokens": 2}})
             list(lines)
         assert refused.status_code == 429 and refused.json()["error_type"] == "overloaded"
