@@ -63,6 +63,16 @@ GUARDED = "/openapi.json"
 # Part 2's apps before c08.12 run without observability: a generation's end records its series and span
 # attributes (c08.12) only when it is on. gen_server's apps default to this; c08.12's tests turn it on.
 UNOBSERVED = {"observability": False}
+# Every path of the API; a fuzz test skips the paths of other tasks (``skip_all_but``).
+API_PATHS = ("/health", "/ready", "/metrics", "/embed", "/search", "/documents", "/documents/{doc_id}", "/generate",
+             "/v1/chat/completions", "/v1/models", "/v1/models/{model_id}", "/rag")
+PART_1_PATHS = API_PATHS[:7]
+
+
+def skip_all_but(*paths: str) -> tuple[str, ...]:
+    """The ``skip_paths`` of a fuzz run over ``paths`` alone."""
+    assert set(paths) <= set(API_PATHS), paths
+    return tuple(path for path in API_PATHS if path not in paths)
 
 
 class LogBuffer(io.TextIOBase):

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import AppServer, generation_loader, make_settings, start_app
+from conftest import AppServer, generation_loader, make_settings, skip_all_but, start_app
 
 from c05_nlp_transformers.llama_tokenizer import apply_chat_template
 from c08_serving_ops.core.sse import parse_sse
@@ -21,8 +21,6 @@ from c08_serving_ops.tools.fuzz import fuzz
 pytestmark = pytest.mark.task("c08.13")
 
 QUERY = "what similarity laws must be obeyed when constructing aeroelastic models of heated high speed aircraft"
-OTHER_PATHS = ("/health", "/ready", "/metrics", "/embed", "/search", "/documents", "/documents/{doc_id}",
-               "/generate", "/v1/chat/completions", "/v1/models", "/v1/models/{model_id}")
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +162,7 @@ def assert_answers(http: Any) -> None:
 def test_fuzzing_rag_finds_nothing(gen_server: Any) -> None:
     """Every schemathesis check on /rag (2 new tokens at most; a context that holds any generated query)."""
     server: AppServer = gen_server(max_new_tokens_limit=2, generate_context=2048)
-    report = fuzz(server.url, max_examples=6, skip_paths=OTHER_PATHS)
+    report = fuzz(server.url, max_examples=6, skip_paths=skip_all_but("/rag"))
     assert report.operations == 1 and report.cases >= 8 and {200, 422} <= set(report.statuses)
     assert report.server_errors == [] and report.failures == [], report.failures[:10]
 
